@@ -1,0 +1,285 @@
+"""Assertions for notebook test cells: each failure says what differs and on which input.
+
+Everything a comparison needs (numpy and torch functions, builtins) is captured when this
+module is imported, in the read-only setup cell, before any student code runs, so a student
+cell that later replaces ``np.allclose``, ``torch.Tensor.detach`` or ``builtins.abs`` does not
+change a verdict. Values must be genuine numbers, arrays, tensors or sympy expressions: an
+object that merely claims equality (a custom ``__eq__`` or ``__array_function__``) is rejected.
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import sympy
+import torch
+
+# --- genuine references, bound once at import ------------------------------------------------
+_type, _len, _repr, _str, _float, _int = type, len, repr, str, float, int
+_tuple, _list, _zip, _range, _print = tuple, list, zip, range, builtins.print
+_issubclass, _sorted = issubclass, sorted
+_np_array, _np_abs, _np_isnan = np.array, np.abs, np.isnan
+_np_argmax, _np_unravel, _np_any = np.argmax, np.unravel_index, np.any
+_np_maximum, _np_count = np.maximum, np.count_nonzero
+_np_ndarray, _np_generic = np.ndarray, np.generic
+_np_float64 = np.float64
+_Tensor, _Parameter = torch.Tensor, torch.nn.Parameter
+_t_detach, _t_cpu, _t_numpy = torch.Tensor.detach, torch.Tensor.cpu, torch.Tensor.numpy
+_t_resolve_conj = torch.Tensor.resolve_conj
+_sym_basic, _sym_simplify, _sym_sympify = sympy.Basic, sympy.simplify, sympy.sympify
+_sym_preorder, _sym_lambdify = sympy.preorder_traversal, sympy.lambdify
+_PLAIN_SCALARS = (bool, int, float, complex)
+_NUMERIC_KINDS = "biufc"
+
+
+class CheckFailure(AssertionError):
+    """A test-cell check failed; the message says what differs and how to fix it."""
+
+
+def check(condition: bool, message: str) -> None:
+    """Fail with ``message`` unless ``condition`` is a genuine ``True``."""
+    if _type(condition) is not bool and not _issubclass(_type(condition), np.bool_):
+        raise CheckFailure(f"{message} (the check got a {_type(condition).__name__}, not a bool)")
+    if not condition:
+        raise CheckFailure(message)
+
+
+def passed(message: str) -> None:
+    """Print a one-line success note; returns None so a test cell never ends in a number."""
+    _print(f"\u2714 {message}")
+
+
+# --- turning values into trusted numpy arrays ------------------------------------------------
+def _describe_input(inputs: Any) -> str:
+    if inputs is None:
+        return ""
+    if isinstance(inputs, Mapping):
+        text = ", ".join(f"{k}={_short(v)}" for k, v in inputs.items())
+    else:
+        text = _short(inputs)
+    return f"\n  input: {text}"
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    with np.printoptions(precision=4, threshold=12, edgeitems=2, linewidth=100):
+        text = _repr(value)
+    text = " ".join(text.split())
+    return text if _len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _what(value: Any) -> str:
+    kind = _type(value)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def as_array(value: Any, name: str = "result") -> np.ndarray:
+    """Convert a genuine number, list, numpy array or torch tensor to a numpy array.
+
+    Raises CheckFailure for anything else (including subclasses that override comparisons).
+    """
+    kind = _type(value)
+    if kind is _Tensor or kind is _Parameter:
+        return _t_numpy(_t_resolve_conj(_t_cpu(_t_detach(value))))
+    if kind is _np_ndarray:
+        array = value
+    elif kind in _PLAIN_SCALARS or (
+        _issubclass(kind, _np_generic) and kind.__module__ == "numpy"
+    ):
+        array = _np_array(value)
+    elif kind is list or kind is tuple:
+        array = _np_array([as_array(v, name) for v in value])
+    else:
+        raise CheckFailure(
+            f"{name}: expected a number, numpy array or torch tensor, got {_what(value)}"
+        )
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise CheckFailure(f"{name}: expected numeric values, got dtype {array.dtype}")
+    return array
+
+
+def _shape_of(value: Any) -> tuple[int, ...]:
+    return _tuple(_int(s) for s in as_array(value).shape)
+
+
+# --- comparisons ------------------------------------------------------------------------------
+def assert_close(
+    actual: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    name: str = "result",
+    inputs: Any = None,
+    check_dtype: bool = False,
+    check_device: bool = True,
+) -> None:
+    """Check ``|actual - expected| <= atol + rtol * |expected|`` elementwise.
+
+    Shapes must match exactly (no broadcasting). When both are tensors the device must match
+    (``check_device``) and, with ``check_dtype``, so must the dtype. NaN must match NaN.
+    """
+    where = _describe_input(inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = as_array(actual, name)
+        e = as_array(expected, f"expected {name}")
+        if _type(actual) in (_Tensor, _Parameter) and _type(expected) in (_Tensor, _Parameter):
+            if check_device and actual.device.type != expected.device.type:
+                raise CheckFailure(
+                    f"{name}: on device {actual.device}, expected {expected.device}; "
+                    f"create results on the inputs' device (x.device){where}"
+                )
+        if check_dtype and a.dtype != e.dtype:
+            raise CheckFailure(f"{name}: dtype {a.dtype}, expected {e.dtype}{where}")
+        if a.shape != e.shape:
+            raise CheckFailure(
+                f"{name}: shape {_tuple(a.shape)}, expected {_tuple(e.shape)}{where}"
+            )
+        if a.size == 0:
+            return
+        a64 = a.astype(np.complex128 if a.dtype.kind == "c" else _np_float64)
+        e64 = e.astype(np.complex128 if e.dtype.kind == "c" else _np_float64)
+        nan_a, nan_e = _np_isnan(a64), _np_isnan(e64)
+        err = _np_abs(a64 - e64)
+        tol = atol + rtol * _np_abs(e64)
+        bad = (err > tol) | (nan_a != nan_e) | (_np_isnan(err) & ~(nan_a & nan_e))
+        n_bad = _int(_np_count(bad))
+        if n_bad == 0:
+            return
+        score = err.copy()
+        score[_np_isnan(score)] = np.inf
+        score[~bad] = -1.0
+        worst = _np_unravel(_int(_np_argmax(score)), a.shape) if a.ndim else ()
+        finite = ~_np_isnan(err)
+        max_abs = _float(err[finite].max()) if _np_any(finite) else math.nan
+        rel = err / _np_maximum(_np_abs(e64), 1e-300)
+        max_rel = _float(rel[finite].max()) if _np_any(finite) else math.nan
+        at = f" at index {_tuple(_int(i) for i in worst)}" if a.ndim else ""
+        raise CheckFailure(
+            f"{name}: {n_bad} of {a.size} values differ (rtol={rtol:g}, atol={atol:g})\n"
+            f"  max abs error {max_abs:.3g}, max rel error {max_rel:.3g}\n"
+            f"  worst{at}: expected {e[worst].item()!r}, got {a[worst].item()!r}{where}"
+        )
+
+
+def rel_error(a: Any, b: Any) -> float:
+    """``max |a - b| / max(1e-8, |a| + |b|)``: a scale-free error, ~1e-7 or less when equal."""
+    x = as_array(a).astype(_np_float64)
+    y = as_array(b).astype(_np_float64)
+    if x.shape != y.shape:
+        raise CheckFailure(f"rel_error: shapes {x.shape} and {y.shape} differ")
+    return _float((_np_abs(x - y) / _np_maximum(1e-8, _np_abs(x) + _np_abs(y))).max())
+
+
+def _plain(value: Any, name: str) -> Any:
+    """A plain-Python copy of value (ints, floats, str, bool, None, tuples) or CheckFailure."""
+    kind = _type(value)
+    if value is None or kind in (bool, int, float, complex, str):
+        return value
+    if _issubclass(kind, _np_generic) and kind.__module__ == "numpy":
+        return value.item()
+    if kind is tuple or kind is list:
+        return _tuple(_plain(v, name) for v in value)
+    if kind is _Tensor and value.numel() == 1:
+        return _t_numpy(_t_cpu(_t_detach(value))).item()
+    raise CheckFailure(f"{name}: expected plain Python values, got {_what(value)}")
+
+
+def assert_equal(actual: Any, expected: Any, *, name: str = "result", inputs: Any = None) -> None:
+    """Exact equality of plain values (ints, strings, bools, None, nested tuples/lists)."""
+    a, e = _plain(actual, name), _plain(expected, f"expected {name}")
+    if not (_type(a) is _type(e) and a == e) and not (
+        _type(a) in (int, float) and _type(e) in (int, float) and a == e
+    ):
+        raise CheckFailure(f"{name}: expected {e!r}, got {a!r}{_describe_input(inputs)}")
+
+
+def assert_shape(actual: Any, shape: tuple[int, ...], *, name: str = "result") -> None:
+    """The value's shape (numpy or torch) is exactly ``shape``."""
+    got = _shape_of(actual)
+    if got != _tuple(shape):
+        raise CheckFailure(f"{name}: shape {got}, expected {_tuple(shape)}")
+
+
+def assert_sympy_equal(
+    actual: Any, expected: Any, *, name: str = "expression", inputs: Any = None
+) -> None:
+    """``actual`` is a sympy expression mathematically equal to ``expected``.
+
+    Tries ``simplify(actual - expected) == 0`` and, when simplification is inconclusive,
+    compares both numerically at several points.
+    """
+    where = _describe_input(inputs)
+    if not _issubclass(_type(actual), _sym_basic):
+        raise CheckFailure(f"{name}: expected a sympy expression, got {_what(actual)}{where}")
+    for node in _sym_preorder(actual):
+        if not _type(node).__module__.startswith("sympy."):
+            raise CheckFailure(f"{name}: contains a non-sympy object {_what(node)}{where}")
+    expected = _sym_sympify(expected)
+    difference = _sym_simplify(actual - expected)
+    if difference == 0:
+        return
+    symbols = _sorted(actual.free_symbols | expected.free_symbols, key=_str)
+    f_a = _sym_lambdify(symbols, actual, "math")
+    f_e = _sym_lambdify(symbols, expected, "math")
+    for point in ((0.37,), (1.3,), (-0.81,), (2.45,)):
+        args = [point[0] + 0.1 * i for i in _range(_len(symbols))]
+        try:
+            va, ve = complex(f_a(*args)), complex(f_e(*args))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            continue
+        if builtins.abs(va - ve) > 1e-9 * (1 + builtins.abs(ve)):
+            raise CheckFailure(
+                f"{name}: {actual} is not equal to the expected expression\n"
+                f"  at {dict(_zip(map(_str, symbols), args))}: expected {ve.real:.6g}, "
+                f"got {va.real:.6g}{where}"
+            )
+
+
+def assert_raises(
+    exception: type[BaseException],
+    fn: Callable[..., Any],
+    *args: Any,
+    match: str | None = None,
+    **kwargs: Any,
+) -> None:
+    """Calling ``fn(*args, **kwargs)`` raises ``exception`` (whose text contains ``match``)."""
+    try:
+        fn(*args, **kwargs)
+    except exception as err:
+        if match is not None and match not in _str(err):
+            raise CheckFailure(
+                f"{getattr(fn, '__name__', 'call')} raised {exception.__name__} as expected, "
+                f"but its message {_str(err)!r} does not mention {match!r}"
+            ) from None
+        return
+    except Exception as err:  # noqa: BLE001 - report the wrong exception type clearly
+        raise CheckFailure(
+            f"{getattr(fn, '__name__', 'call')} raised {_type(err).__name__}: {err}; "
+            f"expected {exception.__name__}"
+        ) from None
+    raise CheckFailure(
+        f"{getattr(fn, '__name__', 'call')} returned normally; expected {exception.__name__}"
+        f"{_describe_input(args)}"
+    )
+
+
+def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of a scalar function, in float64; ``x`` is left unchanged."""
+    point = as_array(x, "x").astype(_np_float64)
+    grad = np.zeros_like(point)
+    flat, gflat = point.reshape(-1), grad.reshape(-1)
+    for i in _range(flat.size):
+        old = flat[i]
+        flat[i] = old + h
+        f_plus = _float(f(point.copy()))
+        flat[i] = old - h
+        f_minus = _float(f(point.copy()))
+        flat[i] = old
+        gflat[i] = (f_plus - f_minus) / (2 * h)
+    return grad

@@ -1,0 +1,44 @@
+"""Shared fixtures: the course root, its assignments, and running notebooks in the course kernel."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.build import assignments
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = assignments(ROOT)
+
+# nbgrader shells out to alembic and kernels start from the venv: its bin must be on PATH.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def execute(path: Path, allow_errors: bool = False, env: dict | None = None,
+            timeout: int = 180) -> tuple[nbformat.NotebookNode, float]:
+    """Run a notebook top to bottom in the course kernel (cwd = its folder); returns the
+    executed notebook and the wall time in seconds."""
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="cvcourse",
+                            allow_errors=allow_errors, resources={"metadata": {"path": str(path.parent)}})
+    old = dict(os.environ)
+    os.environ.update(env or {})
+    try:
+        start = time.perf_counter()
+        client.execute()
+        return nb, time.perf_counter() - start
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,152 @@
+"""Static rules every course notebook obeys: grade ids, points, tests per exercise, no outputs,
+the course kernel, no solution or hidden test text in release/."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from conftest import ASSIGNMENTS, ROOT
+
+from autograder.notebook import (
+    HIDDEN_BEGIN,
+    HIDDEN_END,
+    KERNELSPEC,
+    SOLUTION_BEGIN,
+    SOLUTION_END,
+    exercises,
+    grade_id,
+    is_answer,
+    is_manual,
+    is_test,
+    points,
+    read,
+    strip_region,
+)
+
+
+def test_the_course_has_its_first_notebooks():
+    """Is a missing notebook an error rather than a silently smaller course?"""
+    assert {"01_optimization", "02_gradients"} <= set(ASSIGNMENTS)
+
+
+def source(name: str):
+    return read(ROOT / "source" / name / f"{name}.ipynb")
+
+
+def release(name: str):
+    return read(ROOT / "release" / name / f"{name}.ipynb")
+
+
+def load_mutants(name: str) -> dict[str, str]:
+    path = ROOT / "tests" / "mutants" / f"{name}.py"
+    assert path.is_file(), f"{path} is missing: every exercise needs a known-wrong version"
+    spec = importlib.util.spec_from_file_location(f"mutants_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.MUTANTS
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_grade_ids_are_unique_kebab_case(name):
+    ids = [grade_id(c) for c in source(name).cells if grade_id(c)]
+    assert len(ids) == len(set(ids)), f"duplicated grade ids: {sorted(i for i in ids if ids.count(i) > 1)}"
+    bad = [i for i in ids if not all(ch.islower() or ch.isdigit() or ch == "-" for ch in i)]
+    assert not bad, f"grade ids must be kebab-case: {bad}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_answer_is_graded_by_tests_with_points(name):
+    nb = source(name)
+    found = exercises(nb)
+    assert found, "no autograded exercises"
+    for exercise in found:
+        assert exercise.test_ids and exercise.points > 0, (
+            f"answer cell {exercise.answer_id!r} has no test cell with points after it")
+    for cell in nb.cells:
+        if is_test(cell):
+            assert points(cell) > 0, f"test cell {grade_id(cell)!r} has no points"
+    assert any(is_manual(c) and points(c) > 0 for c in nb.cells), "no manually graded answer"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_test_cells_have_visible_and_hidden_tests_and_end_safely(name):
+    for cell in source(name).cells:
+        if not is_test(cell):
+            continue
+        gid = grade_id(cell)
+        assert HIDDEN_BEGIN in cell.source and HIDDEN_END in cell.source, f"{gid}: no hidden tests"
+        visible = strip_region(cell.source, HIDDEN_BEGIN, HIDDEN_END, keep_inside=False)
+        code = [ln for ln in visible.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        assert any("assert_" in ln or "check(" in ln for ln in code), f"{gid}: no visible check"
+        assert code[-1].startswith("passed("), (
+            f"{gid}: must end with passed(...) (a numeric last value is partial credit)")
+        assert "\nassert " not in "\n" + cell.source, f"{gid}: bare assert; use autograder.checks"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+@pytest.mark.parametrize("kind", ["source", "release", "notebooks"])
+def test_committed_notebooks_carry_no_outputs_and_use_the_course_kernel(name, kind):
+    path = {"source": ROOT / "source" / name / f"{name}.ipynb",
+            "release": ROOT / "release" / name / f"{name}.ipynb",
+            "notebooks": ROOT / "notebooks" / f"{name}.ipynb"}[kind]
+    nb = read(path)
+    assert nb.metadata.kernelspec.name == KERNELSPEC["name"]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, (
+                f"{path.name}: a cell has outputs: {cell.source[:60]!r}")
+
+
+def _only_inside(nb, begin: str, end: str) -> set[str]:
+    """Lines that appear inside begin/end regions of the source and nowhere else in it."""
+    inside, outside = set(), set()
+    for cell in nb.cells:
+        kept = strip_region(cell.source, begin, end, keep_inside=False)
+        outside |= {ln.strip() for ln in kept.splitlines()}
+        everything = strip_region(cell.source, begin, end, keep_inside=True)
+        inside |= {ln.strip() for ln in everything.splitlines()} - {
+            ln.strip() for ln in kept.splitlines()}
+    return {ln for ln in inside - outside if len(ln) >= 12}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_release_holds_no_solution_and_no_hidden_test_text(name):
+    src = source(name)
+    secret = _only_inside(src, SOLUTION_BEGIN, SOLUTION_END) | _only_inside(
+        src, HIDDEN_BEGIN, HIDDEN_END)
+    assert secret, "the source has no solution or hidden test text to protect"
+    for path in (ROOT / "release").rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            leaked = sorted(line for line in secret if line in text)
+            assert not leaked, f"{path.relative_to(ROOT)} leaks: {leaked[:3]}"
+            for marker in (SOLUTION_BEGIN, HIDDEN_BEGIN):
+                assert marker not in text, f"{path.relative_to(ROOT)} contains {marker!r}"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_walkthrough_is_complete_without_hidden_tests_and_has_slides(name):
+    nb = read(ROOT / "notebooks" / f"{name}.ipynb")
+    text = "\n".join(c.source for c in nb.cells)
+    hidden = _only_inside(source(name), HIDDEN_BEGIN, HIDDEN_END)
+    assert not [ln for ln in hidden if ln in text], "walkthrough shows hidden tests"
+    solutions = _only_inside(source(name), SOLUTION_BEGIN, SOLUTION_END)
+    assert solutions and all(ln in text for ln in solutions), "walkthrough lacks solutions"
+    assert SOLUTION_BEGIN not in text and "nbgrader" not in str([c.metadata for c in nb.cells])
+    kinds = [c.metadata.get("slideshow", {}).get("slide_type") for c in nb.cells]
+    assert None not in kinds and kinds.count("slide") >= 3
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_every_exercise_has_a_known_wrong_implementation(name):
+    answers = {grade_id(c) for c in source(name).cells if is_answer(c)}
+    mutants = load_mutants(name)
+    assert set(mutants) == answers, (
+        f"mutants missing for {sorted(answers - set(mutants))}, unknown {sorted(set(mutants) - answers)}")
+
+
+def test_paths_exist():
+    for name in ASSIGNMENTS:
+        assert Path(ROOT / "release" / name / f"{name}.ipynb").is_file()
