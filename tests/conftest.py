@@ -26,8 +26,8 @@ def execute(path: Path, allow_errors: bool = False, env: dict | None = None,
     """Run a notebook top to bottom in the course kernel (cwd = its folder); returns the
     executed notebook and the wall time in seconds."""
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="cvcourse",
-                            allow_errors=allow_errors, resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="cvcourse", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(path.parent)}})
     old = dict(os.environ)
     os.environ.update(env or {})
     try:

@@ -51,7 +51,8 @@ def load_mutants(name: str) -> dict[str, str]:
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_grade_ids_are_unique_kebab_case(name):
     ids = [grade_id(c) for c in source(name).cells if grade_id(c)]
-    assert len(ids) == len(set(ids)), f"duplicated grade ids: {sorted(i for i in ids if ids.count(i) > 1)}"
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    assert not twice, f"duplicated grade ids: {twice}"
     bad = [i for i in ids if not all(ch.islower() or ch.isdigit() or ch == "-" for ch in i)]
     assert not bad, f"grade ids must be kebab-case: {bad}"
 
@@ -143,8 +144,8 @@ def test_walkthrough_is_complete_without_hidden_tests_and_has_slides(name):
 def test_every_exercise_has_a_known_wrong_implementation(name):
     answers = {grade_id(c) for c in source(name).cells if is_answer(c)}
     mutants = load_mutants(name)
-    assert set(mutants) == answers, (
-        f"mutants missing for {sorted(answers - set(mutants))}, unknown {sorted(set(mutants) - answers)}")
+    missing, unknown = sorted(answers - set(mutants)), sorted(set(mutants) - answers)
+    assert not missing and not unknown, f"mutants missing for {missing}, unknown {unknown}"
 
 
 def test_paths_exist():
