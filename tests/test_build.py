@@ -139,3 +139,34 @@ def test_the_committed_course_is_up_to_date():
     """Are release/ and notebooks/ exactly what source/ generates?"""
     result = cli("build", "--check", cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_course_config_in_real_nbgrader(built, tmp_path):
+    """Through nbgrader autograde + generate_feedback with the course config: does a correct
+    answer that warns keep its points, a wrong one lose them, a deleted test cell come back,
+    and does feedback hide the hidden test?"""
+    from nbgrader.api import Gradebook
+
+    from autograder.build import generate_release, nbgrader, prepare_workspace
+    from autograder.notebook import read
+    from autograder.submission import fill, submit
+
+    course = prepare_workspace(built, "00_tiny", tmp_path / "course")
+    release = read(generate_release(course, "00_tiny") / "00_tiny.ipynb")
+    warns = "def square(x):\n    import warnings\n    warnings.warn('noise', UserWarning)\n" \
+            "    return x * x"
+    submit(course, "warner", "00_tiny", fill(release, {"square": warns}))
+    submit(course, "wrong", "00_tiny", fill(release, {"square": "def square(x):\n    return 9.0"}))
+    deleted = fill(release, {"square": "def square(x):\n    return x * x"})
+    deleted.cells = [c for c in deleted.cells if "test-square" not in str(c.metadata)]
+    submit(course, "deleter", "00_tiny", deleted)
+    for step in ("autograde", "generate_feedback"):
+        result = nbgrader([step, "00_tiny", "--force"], cwd=course)
+        assert result.returncode == 0, result.stderr[-1500:]
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        score = {s: gb.find_grade("test-square", "00_tiny", "00_tiny", s).score
+                 for s in ("warner", "wrong", "deleter")}
+    assert score == {"warner": 2.0, "wrong": 0.0, "deleter": 2.0}
+    html = (course / "feedback" / "wrong" / "00_tiny" / "00_tiny.html").read_text()
+    assert "secret hidden test" not in html and "square(-2.5)" not in html
+    assert "hidden tests ran here" in html
