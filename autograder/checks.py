@@ -10,6 +10,7 @@ object that merely claims equality (a custom ``__eq__`` or ``__array_function__`
 from __future__ import annotations
 
 import builtins
+import cmath
 import math
 import warnings
 from collections.abc import Callable, Mapping
@@ -25,15 +26,25 @@ _tuple, _list, _zip, _range, _print = tuple, list, zip, range, builtins.print
 _issubclass, _sorted = issubclass, sorted
 _np_array, _np_abs, _np_isnan = np.array, np.abs, np.isnan
 _np_argmax, _np_unravel, _np_any = np.argmax, np.unravel_index, np.any
-_np_maximum, _np_count = np.maximum, np.count_nonzero
+_np_maximum, _np_count, _np_isinf = np.maximum, np.count_nonzero, np.isinf
+_np_zeros = np.zeros
 _np_ndarray, _np_generic = np.ndarray, np.generic
 _np_float64 = np.float64
 _Tensor, _Parameter = torch.Tensor, torch.nn.Parameter
 _t_detach, _t_cpu, _t_numpy = torch.Tensor.detach, torch.Tensor.cpu, torch.Tensor.numpy
-_t_resolve_conj = torch.Tensor.resolve_conj
+_t_resolve_conj, _t_float = torch.Tensor.resolve_conj, torch.Tensor.float
+_bfloat16 = torch.bfloat16
+_abs, _complex, _any, _all = builtins.abs, complex, any, all
 _sym_basic, _sym_simplify, _sym_sympify = sympy.Basic, sympy.simplify, sympy.sympify
 _sym_preorder, _sym_lambdify = sympy.preorder_traversal, sympy.lambdify
+_sym_add, _sym_mul = sympy.Add, sympy.Mul
+_sym_minus_one, _sym_zero = sympy.S.NegativeOne, sympy.S.Zero
 _PLAIN_SCALARS = (bool, int, float, complex)
+
+
+def _is_one_of(kind: type, kinds: tuple[type, ...]) -> bool:
+    """Identity, not ``in``: a metaclass with a lying ``__eq__`` cannot pass as a plain type."""
+    return _any(kind is k for k in kinds)
 _NUMERIC_KINDS = "biufc"
 
 
@@ -84,15 +95,21 @@ def as_array(value: Any, name: str = "result") -> np.ndarray:
     """
     kind = _type(value)
     if kind is _Tensor or kind is _Parameter:
-        return _t_numpy(_t_resolve_conj(_t_cpu(_t_detach(value))))
+        tensor = _t_cpu(_t_detach(value))
+        if tensor.dtype is _bfloat16:  # numpy has no bfloat16
+            tensor = _t_float(tensor)
+        return _t_numpy(_t_resolve_conj(tensor))
     if kind is _np_ndarray:
         array = value
-    elif kind in _PLAIN_SCALARS or (
+    elif _is_one_of(kind, _PLAIN_SCALARS) or (
         _issubclass(kind, _np_generic) and kind.__module__ == "numpy"
     ):
         array = _np_array(value)
     elif kind is list or kind is tuple:
-        array = _np_array([as_array(v, name) for v in value])
+        try:
+            array = _np_array([as_array(v, name) for v in value])
+        except ValueError:
+            raise CheckFailure(f"{name}: a ragged nested list, not an array") from None
     else:
         raise CheckFailure(
             f"{name}: expected a number, numpy array or torch tensor, got {_what(value)}"
@@ -128,7 +145,8 @@ def assert_close(
         warnings.simplefilter("ignore")
         a = as_array(actual, name)
         e = as_array(expected, f"expected {name}")
-        if _type(actual) in (_Tensor, _Parameter) and _type(expected) in (_Tensor, _Parameter):
+        tensors = (_Tensor, _Parameter)
+        if _is_one_of(_type(actual), tensors) and _is_one_of(_type(expected), tensors):
             if check_device and actual.device.type != expected.device.type:
                 raise CheckFailure(
                     f"{name}: on device {actual.device}, expected {expected.device}; "
@@ -142,28 +160,34 @@ def assert_close(
             )
         if a.size == 0:
             return
-        a64 = a.astype(np.complex128 if a.dtype.kind == "c" else _np_float64)
-        e64 = e.astype(np.complex128 if e.dtype.kind == "c" else _np_float64)
+        flat_a, flat_e = a.reshape(-1), e.reshape(-1)
+        a64 = flat_a.astype(np.complex128 if a.dtype.kind == "c" else _np_float64)
+        e64 = flat_e.astype(np.complex128 if e.dtype.kind == "c" else _np_float64)
         nan_a, nan_e = _np_isnan(a64), _np_isnan(e64)
+        same = a64 == e64  # also equal infinities, whose difference is NaN
         err = _np_abs(a64 - e64)
+        err[same] = 0.0
         tol = atol + rtol * _np_abs(e64)
-        bad = (err > tol) | (nan_a != nan_e) | (_np_isnan(err) & ~(nan_a & nan_e))
+        infinite = (_np_isinf(a64) | _np_isinf(e64)) & ~same
+        bad = (err > tol) | (nan_a != nan_e) | infinite | (_np_isnan(err) & ~(nan_a & nan_e))
         n_bad = _int(_np_count(bad))
         if n_bad == 0:
             return
         score = err.copy()
-        score[_np_isnan(score)] = np.inf
+        score[_np_isnan(score) | infinite] = np.inf
         score[~bad] = -1.0
-        worst = _np_unravel(_int(_np_argmax(score)), a.shape) if a.ndim else ()
-        finite = ~_np_isnan(err)
+        flat_worst = _int(_np_argmax(score))
+        worst = _tuple(_int(i) for i in _np_unravel(flat_worst, a.shape)) if a.ndim else ()
+        finite = ~_np_isnan(err) & ~_np_isinf(err)
         max_abs = _float(err[finite].max()) if _np_any(finite) else math.nan
         rel = err / _np_maximum(_np_abs(e64), 1e-300)
         max_rel = _float(rel[finite].max()) if _np_any(finite) else math.nan
-        at = f" at index {_tuple(_int(i) for i in worst)}" if a.ndim else ""
+        at = f" at index {worst}" if a.ndim else ""
         raise CheckFailure(
             f"{name}: {n_bad} of {a.size} values differ (rtol={rtol:g}, atol={atol:g})\n"
             f"  max abs error {max_abs:.3g}, max rel error {max_rel:.3g}\n"
-            f"  worst{at}: expected {e[worst].item()!r}, got {a[worst].item()!r}{where}"
+            f"  worst{at}: expected {flat_e[flat_worst].item()!r}, "
+            f"got {flat_a[flat_worst].item()!r}{where}"
         )
 
 
@@ -179,7 +203,7 @@ def rel_error(a: Any, b: Any) -> float:
 def _plain(value: Any, name: str) -> Any:
     """A plain-Python copy of value (ints, floats, str, bool, None, tuples) or CheckFailure."""
     kind = _type(value)
-    if value is None or kind in (bool, int, float, complex, str):
+    if value is None or _is_one_of(kind, (bool, int, float, complex, str)):
         return value
     if _issubclass(kind, _np_generic) and kind.__module__ == "numpy":
         return value.item()
@@ -193,8 +217,9 @@ def _plain(value: Any, name: str) -> Any:
 def assert_equal(actual: Any, expected: Any, *, name: str = "result", inputs: Any = None) -> None:
     """Exact equality of plain values (ints, strings, bools, None, nested tuples/lists)."""
     a, e = _plain(actual, name), _plain(expected, f"expected {name}")
+    numbers = (int, float)
     if not (_type(a) is _type(e) and a == e) and not (
-        _type(a) in (int, float) and _type(e) in (int, float) and a == e
+        _is_one_of(_type(a), numbers) and _is_one_of(_type(e), numbers) and a == e
     ):
         raise CheckFailure(f"{name}: expected {e!r}, got {a!r}{_describe_input(inputs)}")
 
@@ -211,8 +236,8 @@ def assert_sympy_equal(
 ) -> None:
     """``actual`` is a sympy expression mathematically equal to ``expected``.
 
-    Tries ``simplify(actual - expected) == 0`` and, when simplification is inconclusive,
-    compares both numerically at several points.
+    Both are also compared numerically at several points (which catches a simplification
+    fooled by patched sympy internals); where neither can be evaluated, simplification decides.
     """
     where = _describe_input(inputs)
     if not _issubclass(_type(actual), _sym_basic):
@@ -221,24 +246,34 @@ def assert_sympy_equal(
         if not _type(node).__module__.startswith("sympy."):
             raise CheckFailure(f"{name}: contains a non-sympy object {_what(node)}{where}")
     expected = _sym_sympify(expected)
-    difference = _sym_simplify(actual - expected)
-    if difference == 0:
-        return
+    difference = _sym_simplify(_sym_add(actual, _sym_mul(_sym_minus_one, expected)))
+    symbolic_zero = difference is _sym_zero
     symbols = _sorted(actual.free_symbols | expected.free_symbols, key=_str)
-    f_a = _sym_lambdify(symbols, actual, "math")
-    f_e = _sym_lambdify(symbols, expected, "math")
-    for point in ((0.37,), (1.3,), (-0.81,), (2.45,)):
-        args = [point[0] + 0.1 * i for i in _range(_len(symbols))]
+    f_a = _sym_lambdify(symbols, actual, "mpmath")
+    f_e = _sym_lambdify(symbols, expected, "mpmath")
+    evaluated = 0
+    for point in (0.37, 1.3, -0.81, 2.45, 7.1, -3.3, 12.9):
+        args = [point + 0.1 * i for i in _range(_len(symbols))]
         try:
-            va, ve = complex(f_a(*args)), complex(f_e(*args))
-        except (ValueError, ZeroDivisionError, OverflowError):
+            va, ve = _to_complex(f_a(*args)), _to_complex(f_e(*args))
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError):
             continue
-        if builtins.abs(va - ve) > 1e-9 * (1 + builtins.abs(ve)):
+        if cmath.isnan(va) or cmath.isnan(ve):
+            continue
+        evaluated += 1
+        if _abs(va - ve) > 1e-9 * (1 + _abs(ve)):
             raise CheckFailure(
                 f"{name}: {actual} is not equal to the expected expression\n"
                 f"  at {dict(_zip(map(_str, symbols), args))}: expected {ve.real:.6g}, "
                 f"got {va.real:.6g}{where}"
             )
+    if evaluated == 0 and not symbolic_zero:
+        raise CheckFailure(f"{name}: {actual} could not be shown equal to {expected}{where}")
+
+
+def _to_complex(value: Any) -> complex:
+    """mpmath number -> complex via float parts (mpmath's __complex__ calls builtins.complex)."""
+    return _complex(_float(value.real), _float(value.imag))
 
 
 def assert_raises(
@@ -272,7 +307,7 @@ def assert_raises(
 def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of a scalar function, in float64; ``x`` is left unchanged."""
     point = as_array(x, "x").astype(_np_float64)
-    grad = np.zeros_like(point)
+    grad = _np_zeros(point.shape, dtype=_np_float64)
     flat, gflat = point.reshape(-1), grad.reshape(-1)
     for i in _range(flat.size):
         old = flat[i]
