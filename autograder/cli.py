@@ -5,6 +5,11 @@ Examples:
   python -m autograder build --check         fail (naming the files) if anything is stale
   python -m autograder build 01_optimization only that assignment
   python -m autograder validate source/01_optimization/01_optimization.ipynb
+  python -m autograder sample-class 01_optimization --out sample-class
+  python -m autograder grade 01_optimization --submissions sample-class --workers 2
+  python -m autograder grade 01_optimization --submissions submitted --device cuda --force
+  python -m autograder grade 01_optimization --submissions DIR --scheduler tcp://host:8786
+  python -m autograder bench 01_optimization --submissions 6 --workers 2
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import time
 from pathlib import Path
 
 from autograder.build import BuildError, build, course_root
+from autograder.collect import CollectError
 from autograder.notebook import NotebookError
 from autograder.validate import validate
 
@@ -52,6 +58,48 @@ def _validate(args: argparse.Namespace) -> int:
     return worst
 
 
+def _grade(args: argparse.Namespace) -> int:
+    from autograder.execute import Limits
+    from autograder.grade import GradeOptions, grade
+
+    root = course_root()
+    limits = Limits(cell_s=args.cell_timeout, notebook_s=args.notebook_timeout,
+                    memory_mb=args.memory_mb)
+    options = GradeOptions(workers=args.workers, device=args.device, force=args.force,
+                           limits=limits, scheduler=args.scheduler)
+    summary = grade(root, args.assignment, Path(args.submissions), options)
+    results = summary["results"]
+    width = max([len(r["student"]) for r in results] + [7])
+    print(f"\n{'student':<{width}}  status   score        flags  runtime")
+    for r in sorted(results, key=lambda r: r["student"]):
+        got = sum(t["score"] for t in r["tests"].values())
+        top = sum(t["max"] for t in r["tests"].values())
+        print(f"{r['student']:<{width}}  {r['status']:<7}  {got:5.1f}/{top:<5.1f}  "
+              f"{len(r['flags']):5d}  {r['runtime_s']:6.1f} s")
+    print(f"\n{summary['found']} submissions, {summary['graded']} graded now, "
+          f"{summary['skipped']} already graded (use --force to regrade), "
+          f"{summary['wall_s']:.1f} s")
+    print(f"grades:   {summary['grades']}\nfeedback: {summary['feedback']}\n"
+          f"report:   {summary['report']}")
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from autograder.sample import write_sample_class
+
+    students = write_sample_class(course_root(), args.assignment, Path(args.out),
+                                  zips=not args.no_zip)
+    print(f"wrote {len(students)} sample submissions to {args.out}: {', '.join(students)}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from autograder.bench import bench
+
+    print(bench(course_root(), args.assignment, args.submissions, args.workers))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,6 +111,28 @@ def parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="run notebooks and report failing tests (exit 1 if any)")
     v.add_argument("notebooks", nargs="+", help="notebook paths")
     v.set_defaults(run=_validate)
+    g = sub.add_parser("grade", help="grade every submission in parallel (Dask)")
+    g.add_argument("assignment")
+    g.add_argument("--submissions", required=True,
+                   help="folder of STUDENT/ASSIGNMENT/ folders and/or LMS zip files")
+    g.add_argument("--workers", type=int, default=2, help="kernels at once (default 2)")
+    g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    g.add_argument("--force", action="store_true", help="regrade already graded submissions")
+    g.add_argument("--scheduler", help="address of an existing Dask scheduler")
+    g.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell")
+    g.add_argument("--notebook-timeout", type=float, default=900.0, help="seconds per notebook")
+    g.add_argument("--memory-mb", type=int, default=4096, help="memory cap per kernel (MiB)")
+    g.set_defaults(run=_grade)
+    s = sub.add_parser("sample-class", help="write a sample class of submissions")
+    s.add_argument("assignment")
+    s.add_argument("--out", required=True)
+    s.add_argument("--no-zip", action="store_true", help="no LMS-style zip files")
+    s.set_defaults(run=_sample)
+    b = sub.add_parser("bench", help="time nbgrader autograde against the pipeline")
+    b.add_argument("assignment")
+    b.add_argument("--submissions", type=int, default=6, help="how many (model) submissions")
+    b.add_argument("--workers", type=int, default=2)
+    b.set_defaults(run=_bench)
     return top
 
 
@@ -70,6 +140,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (BuildError, NotebookError) as err:
+    except (BuildError, NotebookError, CollectError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

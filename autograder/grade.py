@@ -1,0 +1,221 @@
+"""The instructor's grading pipeline: every submission is one task on ``dask.distributed``
+(a LocalCluster by default, or an existing scheduler); this process is the single writer that
+records each result as it arrives, then exports grades, feedback and the class report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
+from tqdm import tqdm
+
+from autograder.build import BuildError, assignments, nbgrader, prepare_workspace
+from autograder.collect import Submission, find_submissions
+from autograder.execute import Limits
+from autograder.report import write_report
+from autograder.task import GradeJob, empty_result, grade_submission, sha256
+from autograder.validate import course_config
+
+
+@dataclass
+class GradeOptions:
+    """How to grade: parallelism, device, limits, and where the Dask scheduler is."""
+
+    workers: int = 2
+    device: str = "cpu"
+    force: bool = False
+    limits: Limits = field(default_factory=Limits)
+    scheduler: str | None = None  # address of an existing Dask scheduler
+    quiet: bool = False
+
+
+@dataclass
+class CoursePaths:
+    """Where the pipeline reads and writes, all under the course root (nbgrader's layout)."""
+
+    root: Path
+    assignment: str
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def result(self, student: str) -> Path:
+        # not under autograded/: nbgrader copies that folder into the students' feedback
+        return self.reports / "results" / f"{student}.json"
+
+    def autograded(self, student: str) -> Path:
+        return self.root / "autograded" / student / self.assignment / f"{self.assignment}.ipynb"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports" / self.assignment
+
+
+def sync_gradebook(paths: CoursePaths) -> bytes:
+    """Record the assignment's source cells and checksums in the course gradebook (nbgrader
+    generate_assignment, released into a scratch folder); returns the release notebook."""
+    if paths.assignment not in assignments(paths.root):
+        known = ", ".join(assignments(paths.root)) or "none"
+        raise BuildError(f"unknown assignment {paths.assignment!r}; known: {known}")
+    with tempfile.TemporaryDirectory(prefix="cvcourse-sync-") as tmp:
+        work = prepare_workspace(paths.root, paths.assignment, Path(tmp))
+        result = nbgrader(["generate_assignment", paths.assignment, "--force",
+                           "--log-level=ERROR", f"--CourseDirectory.root={work}",
+                           f"--CourseDirectory.db_url={paths.db_url}"], cwd=work)
+        release = work / "release" / paths.assignment / f"{paths.assignment}.ipynb"
+        if result.returncode != 0 or not release.is_file():
+            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+            raise BuildError("cannot record the assignment in the gradebook: " + " | ".join(tail))
+        return release.read_bytes()
+
+
+def _already_graded(paths: CoursePaths, submission: Submission) -> bool:
+    path = paths.result(submission.student)
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text()).get("sha256") == sha256(submission.notebook)
+    except (OSError, json.JSONDecodeError):
+        return False
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def record(paths: CoursePaths, result: dict) -> None:
+    """Write one result: autograded notebook, gradebook scores (nbgrader's SaveAutoGrades),
+    then result.json last, which marks the submission as done for a resumed run."""
+    student, name = result["student"], paths.assignment
+    notebook = result.pop("notebook", None)
+    warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy SAWarning noise
+    with Gradebook(paths.db_url) as gb:
+        gb.update_or_create_student(student)
+        gb.update_or_create_submission(name, student)
+    if notebook is not None:
+        target = paths.autograded(student)
+        if target.exists():
+            target.chmod(0o644)
+        _write_atomic(target, notebook)
+        resources = {"nbgrader": {"notebook": name, "assignment": name, "student": student,
+                                  "db_url": paths.db_url}}
+        SaveAutoGrades().preprocess(nbformat.reads(notebook, as_version=4), resources)
+    else:
+        with Gradebook(paths.db_url) as gb:
+            for grade in gb.find_submission_notebook(name, name, student).grades:
+                grade.auto_score = 0
+                grade.needs_manual_grade = False
+            gb.db.commit()
+    _write_atomic(paths.result(student), json.dumps(result, indent=1))
+
+
+def _cluster(options: GradeOptions):
+    from dask.distributed import Client, LocalCluster
+
+    if options.scheduler:
+        return Client(options.scheduler, timeout="30s"), None
+    resources = {"GPU": 1} if options.device == "cuda" else None
+    cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
+                           dashboard_address=None, resources=resources, silence_logs=40)
+    return Client(cluster), cluster
+
+
+def _kernel_threads(workers: int) -> int:
+    """Share the cores between concurrent kernels instead of oversubscribing them."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
+    """Run the jobs on Dask; call ``on_result(result)`` in this process as each finishes.
+    Returns a description of the scheduler used."""
+    from dask.distributed import as_completed
+
+    client, cluster = _cluster(options)
+    try:
+        resources = {"GPU": 1} if options.device == "cuda" else None
+        futures = {client.submit(grade_submission, job, key=f"grade-{job.student}-{i}",
+                                 pure=False, resources=resources): job
+                   for i, job in enumerate(jobs)}
+        bar = tqdm(total=len(futures), desc=f"grading ({options.workers} workers)",
+                   unit="submission", disable=options.quiet or not futures)
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                result = future.result()
+            except Exception as err:  # noqa: BLE001 - a worker crash costs one submission
+                result = _crashed(job, f"{type(err).__name__}: {err}")
+            on_result(result)
+            bar.update(1)
+        bar.close()
+        return options.scheduler or f"LocalCluster ({options.workers} workers)"
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _crashed(job: GradeJob, why: str) -> dict:
+    return empty_result(job, "error", f"grading crashed: {why}"[:500])
+
+
+def export(paths: CoursePaths) -> dict[str, Path]:
+    """nbgrader feedback (hidden tests stripped by the course config) and grades CSV."""
+    paths.reports.mkdir(parents=True, exist_ok=True)
+    csv = paths.reports / "grades.csv"
+    out = {}
+    for args, label in ((["generate_feedback", paths.assignment, "--force"], "feedback"),
+                        (["export", f"--to={csv}"], "grades")):
+        result = nbgrader([*args, "--log-level=ERROR", f"--CourseDirectory.root={paths.root}",
+                           f"--CourseDirectory.db_url={paths.db_url}"], cwd=paths.root)
+        if result.returncode != 0:
+            raise BuildError(f"nbgrader {args[0]} failed: {result.stderr.strip()[-300:]}")
+        out[label] = csv if label == "grades" else paths.root / "feedback"
+    return out
+
+
+def load_results(paths: CoursePaths) -> list[dict]:
+    results = []
+    for path in sorted((paths.reports / "results").glob("*.json")):
+        try:
+            results.append(json.loads(path.read_text()))
+        except (OSError, json.JSONDecodeError):
+            continue
+    return results
+
+
+def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions) -> dict:
+    """Grade every submission in ``submissions``; returns paths and counts for the CLI."""
+    start = time.perf_counter()
+    paths = CoursePaths(root, assignment)
+    found = find_submissions(submissions, assignment)
+    release = sync_gradebook(paths)
+    gradebook = (root / "gradebook.db").read_bytes()
+    config = course_config(root)
+    todo = [s for s in found if options.force or not _already_graded(paths, s)]
+    threads = _kernel_threads(options.workers)
+    jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, release, gradebook,
+                     config, options.limits, options.device, threads) for s in todo]
+    scheduler = run_tasks(jobs, options, lambda result: record(paths, result)) if jobs else "-"
+    wall = time.perf_counter() - start
+    outputs = export(paths)
+    results = load_results(paths)
+    meta = {"assignment": assignment, "course_id": str(config.CourseDirectory.course_id),
+            "device": options.device, "workers": options.workers, "wall_s": round(wall, 1),
+            "generated": dt.datetime.now().isoformat(timespec="seconds"),
+            "scheduler": scheduler}
+    report = write_report(results, meta, paths.reports / "report.html")
+    return {"found": len(found), "graded": len(jobs), "skipped": len(found) - len(jobs),
+            "wall_s": wall, "report": report, **outputs, "results": results}

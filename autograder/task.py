@@ -1,0 +1,186 @@
+"""One grading task: one student's submission, graded in a scratch folder and a fresh capped
+kernel, returned as a result record. Tasks share nothing and never write the gradebook."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader import utils as nbutils
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+)
+from traitlets.config import Config
+
+from autograder import integrity
+from autograder.execute import GuardedExecutor, Limits
+from autograder.notebook import grade_id, is_manual, is_test, points
+
+
+@dataclass
+class GradeJob:
+    """Everything a worker needs; plain data, so it travels to any Dask worker."""
+
+    student: str
+    assignment: str
+    notebook: bytes | None  # None when the submission has no notebook
+    problem: str = ""  # why ``notebook`` is None
+    release: bytes = b""  # the release notebook: cell order, locked cells
+    gradebook: bytes = b""  # read-only copy of the gradebook: source cells and checksums
+    config: dict = field(default_factory=dict)  # nbgrader config (plain dict)
+    limits: Limits = field(default_factory=Limits)
+    device: str = "cpu"
+    threads: int = 1  # math threads for the kernel (cores shared between workers)
+
+
+def sha256(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def empty_result(job: GradeJob, status: str, reason: str) -> dict:
+    release = nbformat.reads(job.release.decode(), as_version=4)
+    tests = {grade_id(c): {"score": 0.0, "max": points(c), "message": reason}
+             for c in release.cells if is_test(c)}
+    return {"student": job.student, "assignment": job.assignment, "status": status,
+            "reason": reason, "sha256": sha256(job.notebook), "tests": tests,
+            "manual": _manual(release), "flags": [], "events": [], "runtime_s": 0.0,
+            "device": job.device, "worker": socket.gethostname(), "notebook": None}
+
+
+def _manual(nb: NotebookNode) -> dict:
+    return {grade_id(c): {"max": points(c)} for c in nb.cells if is_manual(c)}
+
+
+def restore_locked_cells(nb: NotebookNode, release: NotebookNode) -> list[str]:
+    """Put back locked cells (setup, prose, tests) the student deleted, after the release cell
+    that preceded them; nbgrader itself only restores grade cells. Returns the restored ids."""
+    present = {grade_id(c) for c in nb.cells}
+    restored = []
+    for position, cell in enumerate(release.cells):
+        gid = grade_id(cell)
+        if gid is None or gid in present or not nbutils.is_locked(cell):
+            continue
+        before = {grade_id(c) for c in release.cells[:position]} - {None}
+        at = 0
+        for index, existing in enumerate(nb.cells):
+            if grade_id(existing) in before:
+                at = index + 1
+        nb.cells.insert(at, nbformat.from_dict(cell))
+        present.add(gid)
+        restored.append(gid)
+    return restored
+
+
+def drop_duplicates(nb: NotebookNode) -> list[str]:
+    """Copies of a cell (same grade id): a copied locked or test cell is dropped (the original
+    is restored anyway); a copied answer cell stays as ordinary code. nbgrader's own
+    DeduplicateIds leaves metadata that crashes OverwriteCells. Returns the copied ids."""
+    seen: set[str] = set()
+    kept, copies = [], []
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid is not None and gid in seen:
+            copies.append(gid)
+            if nbutils.is_locked(cell) or nbutils.is_grade(cell):
+                continue
+            cell.metadata.pop("nbgrader", None)
+        seen.add(gid)
+        kept.append(cell)
+    nb.cells = kept
+    return copies
+
+
+def _sanitise(nb: NotebookNode, job: GradeJob, db_url: str) -> NotebookNode:
+    """nbgrader's own autograde sanitising steps, against a private copy of the gradebook."""
+    resources = {"nbgrader": {"notebook": job.assignment, "assignment": job.assignment,
+                              "student": job.student, "db_url": db_url}}
+    config = Config(job.config)
+    for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+                 CheckCellMetadata):
+        nb, resources = step(config=config).preprocess(nb, resources)
+    return nb
+
+
+def _message(cell: NotebookNode) -> str:
+    for output in cell.outputs:
+        if output.output_type == "error":
+            return f"{output.ename}: {output.evalue}".strip()[:500]
+    if any(o.get("name") == "stderr" for o in cell.outputs):
+        return "wrote to stderr"
+    return ""
+
+
+def grade_submission(job: GradeJob) -> dict:
+    """Grade one submission (runs on a Dask worker); see the module docstring."""
+    if job.notebook is None:
+        return empty_result(job, "missing", job.problem or "no notebook submitted")
+    try:
+        nb = nbformat.reads(job.notebook.decode("utf-8"), as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the same verdict
+        return empty_result(job, "corrupt", f"unreadable notebook ({type(err).__name__})")
+    start = time.monotonic()
+    scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.student[:20]}-"))
+    try:
+        private, workdir = scratch / "private", scratch / "work" / job.assignment
+        private.mkdir()
+        workdir.mkdir(parents=True)
+        db = private / "gradebook.db"
+        db.write_bytes(job.gradebook)
+        release = nbformat.reads(job.release.decode(), as_version=4)
+        copies = drop_duplicates(nb)
+        restored = restore_locked_cells(nb, release)
+        try:
+            nb = _sanitise(nb, job, f"sqlite:///{db}")
+        except Exception as err:  # noqa: BLE001 - nbgrader raises plain Exceptions here
+            return empty_result(job, "error", f"cannot restore the test cells: {err}")
+        shutil.rmtree(private)  # student code must not find the gradebook
+        flags = [f.as_dict() for f in integrity.scan(nb)]
+        env = {"CVCOURSE_DEVICE": job.device, "NBGRADER_EXECUTION": "autograde",
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+               "PATH": os.environ.get("PATH", ""), "HOME": str(scratch / "work"),
+               "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(job.threads),
+               "MKL_NUM_THREADS": str(job.threads)}
+        log = GuardedExecutor(nb, workdir, job.limits, env).run()
+        nb, _ = LimitOutput(config=Config(job.config)).preprocess(nb, {})
+        for cell_id, names in log.tampered.items():
+            flags.append({"cell": cell_id, "line": 0, "code": ", ".join(names[:8]),
+                          "reason": "library or checker objects were replaced at run time "
+                                    "(restored before this test)"})
+        tests = {}
+        for cell in nb.cells:
+            if is_test(cell):
+                score, top = nbutils.determine_grade(cell)
+                tests[grade_id(cell)] = {"score": float(score or 0), "max": float(top),
+                                         "message": _message(cell)}
+        events = [f"restored deleted cells: {', '.join(restored)}"] if restored else []
+        events += [f"ignored copies of cells: {', '.join(copies)}"] if copies else []
+        return {"student": job.student, "assignment": job.assignment, "status": "graded",
+                "reason": "", "sha256": sha256(job.notebook), "tests": tests,
+                "manual": _manual(nb), "flags": flags, "events": events + log.events,
+                "runtime_s": round(time.monotonic() - start, 2), "device": _device(job.device),
+                "worker": socket.gethostname(), "notebook": nbformat.writes(nb)}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _device(requested: str) -> str:
+    if requested == "cuda":
+        import torch
+
+        if torch.cuda.is_available():
+            return f"cuda ({torch.cuda.get_device_name(0)})"
+    return requested
