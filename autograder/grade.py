@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import tempfile
 import time
 import warnings
@@ -61,12 +62,23 @@ class CoursePaths:
         return self.root / "reports" / self.assignment
 
 
+def _source_key(paths: CoursePaths) -> str:
+    files = [paths.root / "nbgrader_config.py",
+             *sorted((paths.root / "source" / paths.assignment).rglob("*"))]
+    return sha256(b"".join(f.read_bytes() for f in files if f.is_file())) or ""
+
+
 def sync_gradebook(paths: CoursePaths) -> bytes:
     """Record the assignment's source cells and checksums in the course gradebook (nbgrader
-    generate_assignment, released into a scratch folder); returns the release notebook."""
+    generate_assignment, released into a scratch folder); returns the release notebook.
+    Skipped when the source and config are unchanged since the last sync."""
     if paths.assignment not in assignments(paths.root):
         known = ", ".join(assignments(paths.root)) or "none"
         raise BuildError(f"unknown assignment {paths.assignment!r}; known: {known}")
+    key, cache = _source_key(paths), paths.reports / "release-cache"
+    cached = cache / f"{key}.ipynb"
+    if cached.is_file() and (paths.root / "gradebook.db").is_file():
+        return cached.read_bytes()
     with tempfile.TemporaryDirectory(prefix="cvcourse-sync-") as tmp:
         work = prepare_workspace(paths.root, paths.assignment, Path(tmp))
         result = nbgrader(["generate_assignment", paths.assignment, "--force",
@@ -76,6 +88,10 @@ def sync_gradebook(paths: CoursePaths) -> bytes:
         if result.returncode != 0 or not release.is_file():
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
             raise BuildError("cannot record the assignment in the gradebook: " + " | ".join(tail))
+        cache.mkdir(parents=True, exist_ok=True)
+        for old in cache.glob("*.ipynb"):
+            old.unlink()
+        shutil.copyfile(release, cached)
         return release.read_bytes()
 
 
@@ -200,6 +216,12 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions)
     """Grade every submission in ``submissions``; returns paths and counts for the CLI."""
     start = time.perf_counter()
     paths = CoursePaths(root, assignment)
+    if options.device == "cuda" and not options.scheduler:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise BuildError("--device cuda, but torch sees no GPU here; grade with "
+                             "--device cpu, or give --scheduler of a cluster with GPU workers")
     found = find_submissions(submissions, assignment)
     release = sync_gradebook(paths)
     gradebook = (root / "gradebook.db").read_bytes()
@@ -209,13 +231,14 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions)
     jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, release, gradebook,
                      config, options.limits, options.device, threads) for s in todo]
     scheduler = run_tasks(jobs, options, lambda result: record(paths, result)) if jobs else "-"
-    wall = time.perf_counter() - start
+    grading_s = time.perf_counter() - start
     outputs = export(paths)
     results = load_results(paths)
+    wall = time.perf_counter() - start
     meta = {"assignment": assignment, "course_id": str(config.CourseDirectory.course_id),
             "device": options.device, "workers": options.workers, "wall_s": round(wall, 1),
             "generated": dt.datetime.now().isoformat(timespec="seconds"),
             "scheduler": scheduler}
     report = write_report(results, meta, paths.reports / "report.html")
     return {"found": len(found), "graded": len(jobs), "skipped": len(found) - len(jobs),
-            "wall_s": wall, "report": report, **outputs, "results": results}
+            "wall_s": wall, "grading_s": grading_s, "report": report, **outputs, "results": results}
