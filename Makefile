@@ -6,7 +6,12 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test lint release build check clean
+ASSIGNMENT  ?= 01_optimization
+SUBMISSIONS ?= submitted
+WORKERS     ?= 2
+DEVICE      ?= cpu
+
+.PHONY: setup demo test lint release build check grade bench clean
 
 setup: $(STAMP)
 
@@ -19,9 +24,21 @@ $(STAMP): pyproject.toml
 	cp .jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
+# Build the course, write a sample class (correct, wrong, hanging, crashing, cheating ...
+# students) and grade it in parallel: grades, feedback and the class report land in reports/.
 demo: $(STAMP)
 	$(PY) -m autograder build
-	$(PY) -m autograder validate source/*/*.ipynb
+	rm -rf demo
+	$(PY) -m autograder sample-class $(ASSIGNMENT) --out demo/submissions
+	$(PY) -m autograder grade $(ASSIGNMENT) --submissions demo/submissions \
+		--workers $(WORKERS) --cell-timeout 20 --force
+
+grade: $(STAMP)
+	$(PY) -m autograder grade $(ASSIGNMENT) --submissions $(SUBMISSIONS) \
+		--workers $(WORKERS) --device $(DEVICE)
+
+bench: $(STAMP)
+	$(PY) -m autograder bench $(ASSIGNMENT) --submissions 6 --workers $(WORKERS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -40,6 +40,18 @@ def _ipython_hooks(shell) -> dict[str, list]:
     return hooks
 
 
+# Libraries that register IPython hooks lazily (matplotlib's inline backend on first plot).
+TRUSTED_HOOK_MODULES = ("matplotlib", "matplotlib_inline", "ipykernel", "IPython", "ipywidgets",
+                        "tqdm", "comm")
+
+
+def _trusted(hook) -> bool:
+    """A hook registered by a library, not by student code (defined in ``__main__``)."""
+    func = getattr(hook, "__func__", hook)
+    module = getattr(func, "__module__", None) or type(hook).__module__ or ""
+    return module.split(".")[0] in TRUSTED_HOOK_MODULES
+
+
 def _is_module(value) -> bool:
     return type(value).__name__ == "module"
 
@@ -87,12 +99,15 @@ def make_guard(shell=None) -> Callable[[], list[str]]:
         if shell is not None:
             now = _ipython_hooks(shell)
             for key, before in hooks.items():
-                if now.get(key) != before:
+                current = now.get(key, [])
+                added = [h for h in current if h not in before and not _trusted(h)]
+                missing = [h for h in before if h not in current]
+                if added or missing:
                     tampered.append(f"IPython {key}")
-                    if key.startswith("events."):
-                        shell.events.callbacks[key[7:]][:] = before
-                    else:
-                        getattr(shell, key)[:] = before
+                    kept = [h for h in current if h not in added] + missing
+                    target = (shell.events.callbacks[key[7:]] if key.startswith("events.")
+                              else getattr(shell, key))
+                    target[:] = kept
         if _sys_modules.get("builtins") is not builtin_main:
             _sys_modules["builtins"] = builtin_main
         return _sorted(set(tampered))

@@ -12,10 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+from conftest import ASSIGNMENTS, ROOT
 from nbgrader.api import Gradebook
 from tiny_course import tiny_course
 
+from autograder.build import generate_release, prepare_workspace
+from autograder.grade import GradeOptions, grade
+from autograder.notebook import read
 from autograder.sample import write_sample_class
+from autograder.submission import fill, model_answers, submit
 
 FAST = ["--cell-timeout", "6", "--notebook-timeout", "90", "--memory-mb", "1024"]
 
@@ -134,11 +140,16 @@ def test_resume_skips_graded_and_regrades_changed_or_forced(graded, tmp_path):
     assert after["sha256"] != json.loads(before)["sha256"] and score(after) == 2.0
 
 
-@pytest.mark.parametrize("args, says", [
+BAD_INPUT = [
     (["grade", "99_nothing", "--submissions", "incoming"], "unknown assignment"),
     (["grade", "00_tiny", "--submissions", "no-such-folder"], "no such submissions folder"),
-    (["grade", "00_tiny", "--submissions", "incoming", "--device", "cuda"], "no GPU"),
-])
+]
+if not torch.cuda.is_available():  # on a GPU machine --device cuda is valid input
+    BAD_INPUT.append((["grade", "00_tiny", "--submissions", "incoming", "--device", "cuda"],
+                      "no GPU"))
+
+
+@pytest.mark.parametrize("args, says", BAD_INPUT)
 def test_bad_input_is_one_line_and_keeps_recorded_grades(graded, tmp_path, args, says):
     course = tmp_path / "bad"
     shutil.copytree(graded, course)
@@ -149,3 +160,23 @@ def test_bad_input_is_one_line_and_keeps_recorded_grades(graded, tmp_path, args,
     assert len(lines) == 1 and says in lines[0], result.stderr
     assert (course / "gradebook.db").read_bytes() == db_before
     assert len(results(course)) == 18
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_course_notebooks_grade_cleanly_through_the_pipeline(name, tmp_path):
+    """On the real notebooks: does the model answer earn every point with no flag and no
+    event (no false alarm from the guard), and the unfilled release nothing?"""
+    course = prepare_workspace(ROOT, name, tmp_path / "course")
+    release = read(generate_release(course, name) / f"{name}.ipynb")
+    answers = model_answers(read(course / "source" / name / f"{name}.ipynb"))
+    incoming = tmp_path / "incoming"
+    submit(incoming.parent, "model", name, fill(release, answers))
+    submit(incoming.parent, "stub", name, release)
+    shutil.move(tmp_path / "submitted", incoming)
+    summary = grade(course, name, incoming, GradeOptions(workers=2, quiet=True))
+    got = {r["student"]: r for r in summary["results"]}
+    model, stub = got["model"], got["stub"]
+    assert model["status"] == "graded" and model["flags"] == [] and model["events"] == []
+    assert all(t["score"] == t["max"] > 0 for t in model["tests"].values()), model["tests"]
+    assert score(stub) == 0 and stub["flags"] == []
