@@ -31,7 +31,7 @@ demo: $(STAMP)
 	rm -rf demo
 	$(PY) -m autograder sample-class $(ASSIGNMENT) --out demo/submissions
 	$(PY) -m autograder grade $(ASSIGNMENT) --submissions demo/submissions \
-		--workers $(WORKERS) --cell-timeout 20 --force
+		--workers $(WORKERS) --cell-timeout 10 --force
 
 grade: $(STAMP)
 	$(PY) -m autograder grade $(ASSIGNMENT) --submissions $(SUBMISSIONS) \

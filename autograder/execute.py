@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import logging
 import secrets
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,9 @@ class GuardedExecutor:
             self.nb, km=km, timeout=int(self.limits.cell_s), allow_errors=True,
             interrupt_on_timeout=False, record_timing=False, startup_timeout=120, log=_QUIET,
             resources={"metadata": {"path": str(self.workdir)}})
-        self.client.start_new_kernel(cwd=str(self.workdir))
+        # the kernel process's own stderr is only ipykernel's start-up chatter; what student
+        # code prints reaches the notebook through the kernel protocol, not this pipe
+        self.client.start_new_kernel(cwd=str(self.workdir), stderr=subprocess.DEVNULL)
         self.client.start_new_kernel_client()
         self.guarded = False
 

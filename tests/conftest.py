@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +38,12 @@ def execute(path: Path, allow_errors: bool = False, env: dict | None = None,
     finally:
         os.environ.clear()
         os.environ.update(old)
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run ``python -m autograder ARGS`` in ``cwd`` as an instructor would."""
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="session")

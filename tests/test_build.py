@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT
+from conftest import ROOT, cli
 from nbformat.v4 import new_code_cell, new_output
 from tiny_course import meta, tiny_course
 
 from autograder.feedback import HIDDEN_NOTE, hide_hidden_tests
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,11 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import ASSIGNMENTS, ROOT
+from conftest import ASSIGNMENTS, ROOT, cli
 from nbgrader.api import Gradebook
 from tiny_course import tiny_course
 
@@ -24,11 +22,6 @@ from autograder.sample import write_sample_class
 from autograder.submission import fill, model_answers, submit
 
 FAST = ["--cell-timeout", "6", "--notebook-timeout", "90", "--memory-mb", "1024"]
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
