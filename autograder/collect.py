@@ -67,24 +67,39 @@ def _from_zip(path: Path, assignment: str) -> Submission:
             if member.file_size > MAX_NOTEBOOK_BYTES:
                 return Submission(student, None, "notebook larger than 64 MiB", str(path))
             return Submission(student, archive.read(member), "", f"{path}:{member.filename}")
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        return Submission(student, None, f"unreadable zip file ({err})", str(path))
+    except Exception as err:  # noqa: BLE001 - bad CRCs, passwords, exotic codecs: all unreadable
+        return Submission(student, None, f"unreadable zip file ({type(err).__name__}: {err})",
+                          str(path))
+
+
+def _unique(student: str, taken: dict[str, Submission]) -> str:
+    """``student``, or ``student-2``, ``student-3`` ... when that id is already taken."""
+    candidate, n = student, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{student}-{n}"
+    return candidate
 
 
 def find_submissions(folder: Path, assignment: str) -> list[Submission]:
     """Every submission under ``folder`` for ``assignment``, sorted by student id.
 
-    A student found twice (a folder and a zip) keeps the folder version; the zip is reported.
+    Folders come first; a second submission under the same id (a zip beside a folder, two
+    Canvas zips, ``jo smith`` and ``jo-smith``) is kept as ``ID-2`` so nothing is dropped
+    silently and the instructor sees both in the report.
     """
     if not folder.is_dir():
         raise CollectError(f"{folder}: no such submissions folder")
+    entries = [e for e in sorted(folder.iterdir()) if not e.name.startswith(".")]
     found: dict[str, Submission] = {}
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
+    for entry in entries:
         if entry.is_dir():
-            found[student_id(entry.name)] = _from_folder(entry, assignment)
-    for entry in sorted(folder.glob("*.zip")):
-        submission = _from_zip(entry, assignment)
-        found.setdefault(submission.student, submission)
+            submission = _from_folder(entry, assignment)
+            submission.student = _unique(submission.student, found)
+            found[submission.student] = submission
+    for entry in entries:
+        if entry.is_file() and entry.suffix.lower() == ".zip":
+            submission = _from_zip(entry, assignment)
+            submission.student = _unique(submission.student, found)
+            found[submission.student] = submission
     return [found[k] for k in sorted(found)]

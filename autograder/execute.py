@@ -137,14 +137,22 @@ class GuardedExecutor:
             return False
 
     # --- the run ----------------------------------------------------------------------------
-    def _guard_before(self, cell: NotebookNode) -> None:
+    def _guard_before(self, cell: NotebookNode) -> bool:
+        """Restore the libraries before a test; False when the guard could not report (its
+        cell was rewritten or silenced by student code), which voids the test."""
         out = self._silent(guard.restore_code(self.token), timeout=60)
         for output in out.outputs:
             text = output.get("text", "")
             if output.get("name") == "stdout" and text.startswith(self.token):
-                names = ast.literal_eval(text[len(self.token):].strip())
+                try:
+                    names = ast.literal_eval(text[len(self.token):].strip())
+                except (ValueError, SyntaxError):
+                    return False
                 if names:
                     self.log.tampered[grade_id(cell) or "?"] = list(names)
+                return True
+        self.log.tampered[grade_id(cell) or "?"] = ["the grader's guard (disabled)"]
+        return False
 
     def _run_cell(self, index: int, cell: NotebookNode) -> None:
         remaining = self.deadline - time.monotonic()
@@ -154,11 +162,15 @@ class GuardedExecutor:
                    f"not run: the notebook exceeded its {self.limits.notebook_s:.0f} s budget")
             return
         self.client.timeout = max(1, int(min(self.limits.cell_s, remaining)))
+        guarded = True
         try:
             self._guard_once(cell)
             if is_test(cell):
-                self._guard_before(cell)
+                guarded = self._guard_before(cell)
             self.client.execute_cell(cell, index)
+            if not guarded:
+                _error(cell, "IntegrityError", "student code disabled the grader's guard "
+                       "before this test, so it cannot be trusted and scores nothing")
         except CellTimeoutError:
             limit = self.client.timeout
             _error(cell, "CellTimeout", f"{label} ran longer than {limit} s and was stopped")

@@ -24,41 +24,68 @@ PROTECTED_IF_IMPORTED = ("scipy", "scipy.optimize", "scipy.linalg", "sklearn", "
                          "cvcourse.plot", "skimage")
 # ipykernel itself rebinds these on every execution (stdin forwarding)
 KERNEL_MANAGED = {"builtins": {"input", "raw_input", "getpass"}}
-PROTECTED_CLASSES = (("torch", "Tensor"), ("torch.nn", "Module"))
+PROTECTED_CLASSES = (("torch", "Tensor"), ("torch.nn", "Module"),
+                     ("IPython.core.interactiveshell", "InteractiveShell"),
+                     ("ipykernel.zmqshell", "ZMQInteractiveShell"))
+# Shell state that decides whether an error in a test cell is seen at all.
+SHELL_ATTRIBUTES = ("custom_exceptions", "CustomTB", "showtraceback", "showsyntaxerror",
+                    "run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell")
+# Libraries that register IPython hooks lazily (matplotlib's inline backend on first plot).
+TRUSTED_HOOK_PACKAGES = ("matplotlib", "matplotlib_inline", "ipykernel", "IPython", "ipywidgets",
+                         "tqdm", "comm")
 
 
-def _ipython_hooks(shell) -> dict[str, list]:
+def _hook_lists(shell) -> dict[str, list]:
+    """Every list of IPython hooks that can rewrite or swallow a cell, by name."""
     if shell is None:
         return {}
-    hooks = {
-        "input_transformers_cleanup": list(shell.input_transformers_cleanup),
-        "input_transformers_post": list(shell.input_transformers_post),
-        "ast_transformers": list(shell.ast_transformers),
-    }
+    lists = {"input_transformers_cleanup": shell.input_transformers_cleanup,
+             "input_transformers_post": shell.input_transformers_post,
+             "ast_transformers": shell.ast_transformers}
+    manager = getattr(shell, "input_transformer_manager", None)
+    for name in ("cleanup_transforms", "line_transforms", "token_transformers"):
+        if isinstance(getattr(manager, name, None), list):
+            lists[f"input_transformer_manager.{name}"] = getattr(manager, name)
     for event, callbacks in shell.events.callbacks.items():
-        hooks[f"events.{event}"] = list(callbacks)
-    return hooks
+        lists[f"events.{event}"] = callbacks
+    return lists
 
 
-# Libraries that register IPython hooks lazily (matplotlib's inline backend on first plot).
-TRUSTED_HOOK_MODULES = ("matplotlib", "matplotlib_inline", "ipykernel", "IPython", "ipywidgets",
-                        "tqdm", "comm")
+def _package_dirs() -> tuple[str, ...]:
+    dirs = []
+    for name in TRUSTED_HOOK_PACKAGES:
+        module = sys.modules.get(name)
+        path = getattr(module, "__file__", None)
+        if path:
+            dirs.append(path.rsplit("/", 1)[0] + "/")
+    return tuple(dirs)
 
 
-def _trusted(hook) -> bool:
-    """A hook registered by a library, not by student code (defined in ``__main__``)."""
+def _trusted(hook, package_dirs: tuple[str, ...]) -> bool:
+    """A hook whose code lives in a library's own files (matplotlib's inline backend), not
+    one written in a notebook cell; judged by the code's file, which a cell cannot fake by
+    setting ``__module__``."""
     func = getattr(hook, "__func__", hook)
-    module = getattr(func, "__module__", None) or type(hook).__module__ or ""
-    return module.split(".")[0] in TRUSTED_HOOK_MODULES
+    code = getattr(func, "__code__", None)
+    filename = getattr(code, "co_filename", "") if code is not None else ""
+    return bool(filename) and filename.startswith(package_dirs)
 
 
 def _is_module(value) -> bool:
     return type(value).__name__ == "module"
 
 
+def _index(items: list, item) -> int:
+    """Position of ``item`` by identity (``in`` would trust a lying ``__eq__``)."""
+    for position, candidate in enumerate(items):
+        if candidate is item:
+            return position
+    return -1
+
+
 def make_guard(shell=None) -> Callable[[], list[str]]:
     """Snapshot now; return ``restore()``, which undoes later replacements and names them."""
-    _setattr, _sorted, _dict = setattr, sorted, dict
+    _setattr, _delattr, _sorted, _dict, _list = setattr, delattr, sorted, dict, list
     _vars, _sys_modules = vars, sys.modules
     modules = {name: sys.modules[name] for name in PROTECTED_IF_IMPORTED if name in sys.modules}
     for name in PROTECTED_MODULES:
@@ -73,10 +100,15 @@ def make_guard(shell=None) -> Callable[[], list[str]]:
                     for name, mod in modules.items()}
     classes = {}
     for module_name, class_name in PROTECTED_CLASSES:
-        if module_name in modules:
-            cls = getattr(modules[module_name], class_name)
+        module = sys.modules.get(module_name)
+        cls = getattr(module, class_name, None)
+        if isinstance(cls, type):
             classes[f"{module_name}.{class_name}"] = (cls, _dict(_vars(cls)))
-    hooks = _ipython_hooks(shell)
+    hook_lists = _hook_lists(shell)
+    hooks = {key: _list(items) for key, items in hook_lists.items()}
+    shell_state = {a: _vars(shell).get(a, restore_marker) for a in SHELL_ATTRIBUTES} \
+        if shell is not None else {}
+    package_dirs = _package_dirs()
     builtin_main = builtins
 
     def restore() -> list[str]:
@@ -96,23 +128,39 @@ def make_guard(shell=None) -> Callable[[], list[str]]:
                 if current.get(key, restore) is not value:
                     tampered.append(f"{label}.{key}")
                     _setattr(cls, key, value)
+            for key in [k for k in current if k not in state]:  # e.g. Tensor.add shadowed
+                tampered.append(f"{label}.{key}")
+                _delattr(cls, key)
         if shell is not None:
-            now = _ipython_hooks(shell)
+            for attribute, before in shell_state.items():
+                now = _vars(shell).get(attribute, restore_marker)
+                if now is not before:
+                    tampered.append(f"IPython shell.{attribute}")
+                    if before is restore_marker:
+                        _delattr(shell, attribute)
+                    else:
+                        _setattr(shell, attribute, before)
+            current_lists = _hook_lists(shell)
             for key, before in hooks.items():
-                current = now.get(key, [])
-                added = [h for h in current if h not in before and not _trusted(h)]
-                missing = [h for h in before if h not in current]
-                if added or missing:
+                target = current_lists.get(key)
+                if target is None:  # the whole event list was removed
                     tampered.append(f"IPython {key}")
-                    kept = [h for h in current if h not in added] + missing
-                    target = (shell.events.callbacks[key[7:]] if key.startswith("events.")
-                              else getattr(shell, key))
-                    target[:] = kept
+                    shell.events.callbacks[key[7:]] = _list(before)
+                    continue
+                added = [h for h in target if _index(before, h) < 0]
+                missing = [h for h in before if _index(target, h) < 0]
+                suspicious = [h for h in added if not _trusted(h, package_dirs)]
+                if suspicious or missing:
+                    tampered.append(f"IPython {key}")
+                    target[:] = before + [h for h in added if _trusted(h, package_dirs)]
         if _sys_modules.get("builtins") is not builtin_main:
             _sys_modules["builtins"] = builtin_main
         return _sorted(set(tampered))
 
     return restore
+
+
+restore_marker = object()  # "attribute was absent" in the shell snapshot
 
 
 def snapshot_code(token: str) -> str:

@@ -6,8 +6,10 @@ IPython or fakes test output. Findings are reported with the offending line; the
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import asdict, dataclass
 
+from IPython.core.inputtransformer2 import TransformerManager
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 
@@ -18,10 +20,13 @@ PROTECTED_ROOTS = {"numpy", "torch", "builtins", "math", "sympy", "scipy", "auto
 CHECK_NAMES = {"assert_close", "assert_equal", "assert_shape", "assert_sympy_equal",
                "assert_raises", "check", "passed", "rel_error", "numerical_gradient", "as_array"}
 DYNAMIC_CODE = {"exec", "eval", "compile", "__import__"}
-DECODERS = {"b64decode", "b32decode", "b16decode", "a85decode", "b85decode", "decodebytes",
-            "decompress", "loads", "fromhex", "unhexlify"}
+DECODERS = {"decode", "b64decode", "b32decode", "b16decode", "a85decode", "b85decode",
+            "decodebytes", "decompress", "loads", "fromhex", "unhexlify"}
+# what IPython turns %magics and !commands into: not hooks (their arguments are still scanned)
+MAGIC_CALLS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
 DECODER_MODULES = {"base64", "codecs", "marshal", "pickle", "zlib", "bz2", "lzma", "binascii"}
-COURSE_PATHS = ("source/", "source\\", "gradebook", "autograded/", "nbgrader_config", ".db")
+COURSE_PATH = re.compile(r"(?<![A-Za-z0-9_])(source[/\\]|gradebook|autograded[/\\]"
+                         r"|nbgrader_config|\.db\b)")
 HOOKS = {"get_ipython", "settrace", "setprofile", "addaudithook"}
 
 
@@ -54,6 +59,7 @@ class _Scanner(ast.NodeVisitor):
     def __init__(self, aliases: dict[str, str]):
         self.aliases = aliases  # local name -> real module path, from the notebook's imports
         self.found: list[tuple[int, str]] = []
+        self.depth = 0
 
     def resolve(self, dotted: str | None) -> str | None:
         if dotted is None:
@@ -96,17 +102,43 @@ class _Scanner(ast.NodeVisitor):
         self._target(node.target, node)
         self.generic_visit(node)
 
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self._target(node.target, node)
+        self.generic_visit(node)
+
+    def visit_For(self, node: ast.For) -> None:
+        self._target(node.target, node)
+        self.generic_visit(node)
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node: ast.With) -> None:
+        for item in node.items:
+            if item.optional_vars is not None:
+                self._target(item.optional_vars, node)
+        self.generic_visit(node)
+
     def visit_Delete(self, node: ast.Delete) -> None:
         for target in node.targets:
             self._target(target, node)
         self.generic_visit(node)
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        if node.name in CHECK_NAMES:
+        if node.name in CHECK_NAMES and self.depth == 0:
             self.flag(node, f"redefines the test helper {node.name}")
         self.generic_visit(node)
 
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        self.depth += 1  # methods of the student's own classes may be called ``check``
+        self.generic_visit(node)
+        self.depth -= 1
+
     def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Attribute) and node.func.attr in MAGIC_CALLS:
+            self._magic(node)
+            return
         name = _dotted(node.func) or ""
         last = name.rsplit(".", 1)[-1]
         real = self.resolve(name) or name
@@ -128,14 +160,30 @@ class _Scanner(ast.NodeVisitor):
             self.flag(node, "prints fake test output")
         self.generic_visit(node)
 
+    def _magic(self, node: ast.Call) -> None:
+        """A %magic or !command as IPython rewrote it: scan its arguments, and the body of a
+        %%cell magic as Python (it starts on the cell's second line)."""
+        for arg in node.args:
+            self.visit(arg)
+        body = node.args[2] if len(node.args) == 3 else None
+        if node.func.attr == "run_cell_magic" and isinstance(body, ast.Constant) \
+                and isinstance(body.value, str):
+            tree = _parse(body.value)
+            if tree is not None:
+                inner = _Scanner({**self.aliases, **_aliases([tree])})
+                inner.visit(tree)
+                self.found += [(line + 1, reason) for line, reason in inner.found]
+
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and any(p in node.value for p in COURSE_PATHS):
+        if isinstance(node.value, str) and COURSE_PATH.search(node.value):
             self.flag(node, f"refers to the course's private files ({node.value[:40]!r})")
 
 
 def _mentions_pass(call: ast.Call) -> bool:
-    text = ast.dump(call)
-    return "\u2714" in text or "passed" in text.lower() or "all tests" in text.lower()
+    """A string literal in the call that reads like a test verdict (not a variable name)."""
+    texts = [n.value.lower() for n in ast.walk(call)
+             if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+    return any("\u2714" in t or "passed" in t or "all tests" in t for t in texts)
 
 
 def _aliases(trees: list[ast.AST]) -> dict[str, str]:
@@ -153,11 +201,14 @@ def _aliases(trees: list[ast.AST]) -> dict[str, str]:
 
 
 def _parse(source: str) -> ast.AST | None:
-    # IPython magics are not Python; blank them but keep line numbers
-    lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
+    """Parse a cell as IPython runs it (magics become calls, line numbers kept)."""
     try:
-        return ast.parse("\n".join(lines))
+        return ast.parse(source)
     except SyntaxError:
+        pass
+    try:
+        return ast.parse(TransformerManager().transform_cell(source))
+    except (SyntaxError, ValueError):
         return None
 
 
@@ -168,16 +219,18 @@ def student_cells(nb: NotebookNode) -> list[tuple[str, NotebookNode]]:
 
 
 def scan(nb: NotebookNode) -> list[Flag]:
-    """Flag suspicious lines in the student's cells (locked cells are the course's own)."""
+    """Flag suspicious lines in the student's cells (locked cells are the course's own, but
+    their imports define the aliases, e.g. the setup cell's ``import numpy as np``)."""
+    every = [_parse(c.source) for c in nb.cells if c.cell_type == "code"]
+    aliases = _aliases([tree for tree in every if tree is not None])
     cells = [(label, cell, _parse(cell.source)) for label, cell in student_cells(nb)]
-    aliases = _aliases([tree for _, _, tree in cells if tree is not None])
     flags: list[Flag] = []
     for label, cell, tree in cells:
         if tree is None:
-            continue
+                continue  # a syntax error for IPython too: the cell cannot run
         scanner = _Scanner(aliases)
         scanner.visit(tree)
-        lines = cell.source.splitlines()
+        lines = cell.source.split("\n")
         for lineno, reason in sorted(set(scanner.found)):
             code = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
             flags.append(Flag(label, lineno, code, reason))

@@ -46,6 +46,11 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=900)
 
 
+def score(result: dict) -> float:
+    """Autograded points of one grading result record."""
+    return sum(t["score"] for t in result["tests"].values())
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

@@ -15,6 +15,9 @@ from tiny_course import meta, tiny_course
 
 from autograder.feedback import HIDDEN_NOTE, hide_hidden_tests
 
+# the tests share one built tiny course: keep them on one xdist worker
+pytestmark = pytest.mark.xdist_group("tiny-build")
+
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import ASSIGNMENTS, ROOT, cli
+from conftest import cli, score
 from nbgrader.api import Gradebook
 from tiny_course import tiny_course
 
-from autograder.build import generate_release, prepare_workspace
-from autograder.grade import GradeOptions, grade
-from autograder.notebook import read
 from autograder.sample import write_sample_class
-from autograder.submission import fill, model_answers, submit
 
-FAST = ["--cell-timeout", "6", "--notebook-timeout", "90", "--memory-mb", "1024"]
+# cell limit well above a cold `import torch` on a loaded 2-core machine, far below a hang
+# every test here shares one graded sample class: keep them on one xdist worker
+pytestmark = pytest.mark.xdist_group("sample-class")
+
+FAST = ["--cell-timeout", "20", "--notebook-timeout", "120", "--memory-mb", "1024"]
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +38,6 @@ def graded(tmp_path_factory) -> Path:
 def results(course: Path) -> dict[str, dict]:
     folder = course / "reports" / "00_tiny" / "results"
     return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
-
-
-def score(result: dict) -> float:
-    return sum(t["score"] for t in result["tests"].values())
 
 
 def test_every_student_is_graded_and_recorded(graded):
@@ -154,22 +150,3 @@ def test_bad_input_is_one_line_and_keeps_recorded_grades(graded, tmp_path, args,
     assert (course / "gradebook.db").read_bytes() == db_before
     assert len(results(course)) == 18
 
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_course_notebooks_grade_cleanly_through_the_pipeline(name, tmp_path):
-    """On the real notebooks: does the model answer earn every point with no flag and no
-    event (no false alarm from the guard), and the unfilled release nothing?"""
-    course = prepare_workspace(ROOT, name, tmp_path / "course")
-    release = read(generate_release(course, name) / f"{name}.ipynb")
-    answers = model_answers(read(course / "source" / name / f"{name}.ipynb"))
-    incoming = tmp_path / "incoming"
-    submit(incoming.parent, "model", name, fill(release, answers))
-    submit(incoming.parent, "stub", name, release)
-    shutil.move(tmp_path / "submitted", incoming)
-    summary = grade(course, name, incoming, GradeOptions(workers=2, quiet=True))
-    got = {r["student"]: r for r in summary["results"]}
-    model, stub = got["model"], got["stub"]
-    assert model["status"] == "graded" and model["flags"] == [] and model["events"] == []
-    assert all(t["score"] == t["max"] > 0 for t in model["tests"].values()), model["tests"]
-    assert score(stub) == 0 and stub["flags"] == []
