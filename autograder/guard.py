@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable
 
@@ -52,12 +53,16 @@ def _hook_lists(shell) -> dict[str, list]:
 
 
 def _package_dirs() -> tuple[str, ...]:
+    """Install folders of the trusted packages, found without importing them (matplotlib's
+    inline backend is often imported only after the snapshot)."""
     dirs = []
     for name in TRUSTED_HOOK_PACKAGES:
-        module = sys.modules.get(name)
-        path = getattr(module, "__file__", None)
-        if path:
-            dirs.append(path.rsplit("/", 1)[0] + "/")
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None and spec.origin:
+            dirs.append(spec.origin.rsplit("/", 1)[0] + "/")
     return tuple(dirs)
 
 
