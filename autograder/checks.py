@@ -197,6 +197,8 @@ def rel_error(a: Any, b: Any) -> float:
     y = as_array(b).astype(_np_float64)
     if x.shape != y.shape:
         raise CheckFailure(f"rel_error: shapes {x.shape} and {y.shape} differ")
+    if x.size == 0:
+        return 0.0
     return _float((_np_abs(x - y) / _np_maximum(1e-8, _np_abs(x) + _np_abs(y))).max())
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAX_NOTEBOOK_BYTES = 64 * 2**20  # a bigger "notebook" is a zip bomb or not a notebook
-_SAFE = re.compile(r"[^A-Za-z0-9._@-]+")
+_SAFE = re.compile(r"[^\w.@-]+")  # \w keeps non-ASCII letters: Émile stays Émile
 
 
 @dataclass

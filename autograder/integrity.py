@@ -22,6 +22,8 @@ CHECK_NAMES = {"assert_close", "assert_equal", "assert_shape", "assert_sympy_equ
 DYNAMIC_CODE = {"exec", "eval", "compile", "__import__"}
 DECODERS = {"decode", "b64decode", "b32decode", "b16decode", "a85decode", "b85decode",
             "decodebytes", "decompress", "loads", "fromhex", "unhexlify"}
+# settings students may legitimately assign (reproducibility switches)
+CONFIG_ATTRIBUTES = ("torch.backends.", "numpy.random.seed")
 # what IPython turns %magics and !commands into: not hooks (their arguments are still scanned)
 MAGIC_CALLS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
 DECODER_MODULES = {"base64", "codecs", "marshal", "pickle", "zlib", "bz2", "lzma", "binascii"}
@@ -82,7 +84,8 @@ class _Scanner(ast.NodeVisitor):
             return
         if isinstance(target, ast.Attribute):
             real = self.resolve(_dotted(target))
-            if real and real.split(".")[0] in PROTECTED_ROOTS:
+            if real and real.split(".")[0] in PROTECTED_ROOTS \
+                    and not real.startswith(CONFIG_ATTRIBUTES):
                 self.flag(node, f"replaces {real} (monkeypatching)")
         elif isinstance(target, ast.Subscript):
             base = _dotted(target.value) or ""

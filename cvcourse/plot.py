@@ -111,7 +111,8 @@ def paths(
         ax.plot(pts[:, 0], pts[:, 1], "-o", color=color, ms=markersize, lw=1.2, label=name)
         ax.plot(*pts[0], "o", color="white", mec=color, ms=7, mew=2)
         ax.plot(*pts[-1], "*", color=color, mec="k", ms=13)
-    ax.legend(loc="best", fontsize=8)
+    # framed: the legend sits on a dark contour plot more often than not
+    ax.legend(loc="best", fontsize=8, frameon=True, framealpha=0.85)
     return ax
 
 
@@ -149,6 +150,8 @@ def image_grid(
     """Show images (``[H, W]`` or ``[H, W, 3]``) in a grid with axes off."""
     if len(images) == 0:
         raise ValueError("image_grid needs at least one image")
+    if titles is not None and len(titles) != len(images):
+        raise ValueError(f"image_grid got {len(images)} images but {len(titles)} titles")
     nrows = int(np.ceil(len(images) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
     for i, ax in enumerate(axes.flat):

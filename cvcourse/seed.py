@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import random
 
@@ -15,8 +16,9 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> np.random.Gen
     Returns a fresh ``numpy.random.Generator`` seeded with ``seed`` for code that prefers the
     new numpy API. ``deterministic=True`` also asks torch for deterministic kernels (slower).
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -988,3 +988,7 @@ def test_numerical_gradient_is_not_fooled_by_a_function_that_mutates_its_argumen
     grad = numerical_gradient(f, x)
     assert np.abs(grad - np.cos(x)).max() < 1e-6
     assert np.array_equal(x, [0.5, -0.25, 1.5])
+
+
+def test_rel_error_of_empty_arrays_is_zero():
+    assert rel_error([], []) == 0.0

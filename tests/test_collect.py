@@ -297,3 +297,8 @@ def test_missing_submissions_folder_raises(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     with pytest.raises(CollectError, match="file"):
         find_submissions(tmp_path / "file", HW)
+
+
+def test_student_ids_keep_non_ascii_letters() -> None:
+    """Is a name like Émile kept (not shortened to 'mile', which could collide)?"""
+    assert student_id("Émile Zola") == "Émile-Zola"

@@ -407,3 +407,18 @@ def test_package_exports():
     }
     for name in cvcourse.__all__:
         assert hasattr(cvcourse, name)
+
+
+def test_seed_accepts_numpy_integers():
+    """Does a numpy integer seed (e.g. from np.arange) seed exactly like the same int?"""
+    cvcourse.seed_everything(np.int64(3))
+    a = torch.rand(3)
+    cvcourse.seed_everything(3)
+    assert torch.equal(a, torch.rand(3))
+    with pytest.raises(ValueError):
+        cvcourse.seed_everything(True)
+
+
+def test_image_grid_titles_must_match_images():
+    with pytest.raises(ValueError, match="2 images but 1 titles"):
+        plot.image_grid([np.zeros((2, 2)), np.ones((2, 2))], titles=["only one"])

@@ -264,3 +264,8 @@ def test_cells_ipython_runs_are_scanned(tail: str) -> None:
     are a continued ``% 3``, an assigned magic, an indented magic or a U+2028 in a comment?"""
     flags = scan_answer("import numpy as np\nnp.allclose = abs\n" + tail)
     assert lines(flags) == [(2, "np.allclose = abs")]
+
+
+def test_reproducibility_switches_are_not_flagged() -> None:
+    """Is setting torch's deterministic cuDNN switch (a legitimate setting) left alone?"""
+    assert scan_answer("import torch\ntorch.backends.cudnn.deterministic = True") == []
