@@ -19,7 +19,9 @@ from autograder.feedback import HIDDEN_NOTE, hide_hidden_tests
 pytestmark = pytest.mark.xdist_group("tiny-build")
 
 
-@pytest.fixture(scope="module")
+# session scope: one xdist worker runs the whole group, and xdist may interleave other
+# modules between its tests, which would rebuild a module-scoped fixture
+@pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
     course = tiny_course(tmp_path_factory.mktemp("tiny"))
     result = cli("build", cwd=course)

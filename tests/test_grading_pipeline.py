@@ -24,7 +24,9 @@ pytestmark = pytest.mark.xdist_group("sample-class")
 FAST = ["--cell-timeout", "20", "--notebook-timeout", "120", "--memory-mb", "1024"]
 
 
-@pytest.fixture(scope="module")
+# session scope: one xdist worker runs the whole group, and xdist may interleave other
+# modules between its tests, which would rebuild a module-scoped fixture
+@pytest.fixture(scope="session")
 def graded(tmp_path_factory) -> Path:
     course = tiny_course(tmp_path_factory.mktemp("class"))
     write_sample_class(course, "00_tiny", course / "incoming")
