@@ -48,21 +48,23 @@ def test_device_cpu_forced_even_when_a_gpu_is_visible(monkeypatch, fake_gpu, val
     assert device() == torch.device("cpu")
 
 
-@pytest.mark.parametrize("value", [None, "", "auto", "AUTO"])
-def test_device_auto_picks_cpu_without_a_gpu(monkeypatch, no_gpu, value):
+def set_device_env(monkeypatch, value: str | None) -> None:
+    """Set CVCOURSE_DEVICE to ``value``, or unset it for None."""
     if value is None:
         monkeypatch.delenv(ENV_VAR, raising=False)
     else:
         monkeypatch.setenv(ENV_VAR, value)
+
+
+@pytest.mark.parametrize("value", [None, "", "auto", "AUTO"])
+def test_device_auto_picks_cpu_without_a_gpu(monkeypatch, no_gpu, value):
+    set_device_env(monkeypatch, value)
     assert device() == torch.device("cpu")
 
 
 @pytest.mark.parametrize("value", [None, "auto", "cuda"])
 def test_device_picks_cuda_when_a_gpu_is_visible(monkeypatch, fake_gpu, value):
-    if value is None:
-        monkeypatch.delenv(ENV_VAR, raising=False)
-    else:
-        monkeypatch.setenv(ENV_VAR, value)
+    set_device_env(monkeypatch, value)
     assert device() == torch.device("cuda")
 
 
