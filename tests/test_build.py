@@ -15,12 +15,8 @@ from tiny_course import meta, tiny_course
 
 from autograder.feedback import HIDDEN_NOTE, hide_hidden_tests
 
-# the tests share one built tiny course: keep them on one xdist worker
-pytestmark = pytest.mark.xdist_group("tiny-build")
 
-
-# session scope: one xdist worker runs the whole group, and xdist may interleave other
-# modules between its tests, which would rebuild a module-scoped fixture
+# built once per xdist worker; `--dist loadscope` (Makefile) keeps this module on one worker
 @pytest.fixture(scope="session")
 def built(tmp_path_factory) -> Path:
     course = tiny_course(tmp_path_factory.mktemp("tiny"))

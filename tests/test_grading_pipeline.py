@@ -18,14 +18,10 @@ from tiny_course import tiny_course
 from autograder.sample import write_sample_class
 
 # cell limit well above a cold `import torch` on a loaded 2-core machine, far below a hang
-# every test here shares one graded sample class: keep them on one xdist worker
-pytestmark = pytest.mark.xdist_group("sample-class")
-
 FAST = ["--cell-timeout", "20", "--notebook-timeout", "120", "--memory-mb", "1024"]
 
 
-# session scope: one xdist worker runs the whole group, and xdist may interleave other
-# modules between its tests, which would rebuild a module-scoped fixture
+# built once per xdist worker; `--dist loadscope` (Makefile) keeps this module on one worker
 @pytest.fixture(scope="session")
 def graded(tmp_path_factory) -> Path:
     course = tiny_course(tmp_path_factory.mktemp("class"))
