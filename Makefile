@@ -16,6 +16,10 @@ DEVICE      ?= cpu
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@# bubblewrap sandboxes the students' kernels when grading (Debian/Ubuntu package)
+	command -v bwrap >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq bubblewrap \
+		|| (apt-get update -qq && apt-get install -y -qq bubblewrap)
+	command -v bwrap >/dev/null || echo "warning: install bubblewrap (bwrap) to grade"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

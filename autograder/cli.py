@@ -22,6 +22,7 @@ from pathlib import Path
 from autograder.build import BuildError, build, course_root
 from autograder.collect import CollectError
 from autograder.notebook import NotebookError
+from autograder.sandbox import SandboxUnavailable
 from autograder.validate import validate
 
 
@@ -66,7 +67,7 @@ def _grade(args: argparse.Namespace) -> int:
     limits = Limits(cell_s=args.cell_timeout, notebook_s=args.notebook_timeout,
                     memory_mb=args.memory_mb)
     options = GradeOptions(workers=args.workers, device=args.device, force=args.force,
-                           limits=limits, scheduler=args.scheduler)
+                           limits=limits, scheduler=args.scheduler, sandbox=not args.no_sandbox)
     summary = grade(root, args.assignment, Path(args.submissions), options)
     results = summary["results"]
     width = max([len(r["student"]) for r in results] + [7])
@@ -122,6 +123,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--cell-timeout", type=float, default=120.0, help="seconds per cell")
     g.add_argument("--notebook-timeout", type=float, default=900.0, help="seconds per notebook")
     g.add_argument("--memory-mb", type=int, default=4096, help="memory cap per kernel (MiB)")
+    g.add_argument("--no-sandbox", action="store_true",
+                   help="run student kernels without bubblewrap (trusted submissions only)")
     g.set_defaults(run=_grade)
     s = sub.add_parser("sample-class", help="write a sample class of submissions")
     s.add_argument("assignment")
@@ -140,6 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (BuildError, NotebookError, CollectError, ValueError) as err:
+    except (BuildError, NotebookError, CollectError, SandboxUnavailable, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,36 +1,32 @@
-"""Execute one notebook for grading, cell by cell, so that faults stay local: a cell that
-hangs (even one that swallows KeyboardInterrupt), a kernel that dies or exits, or a notebook
-over its time budget costs only the cells it touches; the kernel is restarted and the
-student's earlier cells replayed. Before each test cell the guard restores the libraries."""
+"""Execute one submission for grading with two kernels: the student's cells run in a sandboxed
+kernel, the test cells in a trusted judge kernel that reaches the student's functions through
+``autograder.bridge``. Verdicts are the judge's alone. A cell that hangs (even one that swallows
+KeyboardInterrupt), a kernel that dies or exits, or a notebook over its time budget costs only
+the cells it touches: the student's kernel is restarted and its earlier cells replayed."""
 
 from __future__ import annotations
 
 import ast
-import logging
-import secrets
-import subprocess
+import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jupyter_client.kernelspec import KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from jupyter_core.utils import run_sync
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_output
+from nbformat.v4 import new_output
 from nbgrader import utils as nbutils
 
-from autograder import guard
-from autograder.kernel import KERNEL_NAME, MEMORY_ENV, write_kernelspec
-from autograder.notebook import grade_id, is_test
+from autograder import sandbox
+from autograder.bridge import BRIDGE_ENV
+from autograder.client import Kernel, Run
+from autograder.kernel import LIMITS_ENV
+from autograder.notebook import grade_id, is_answer, is_test
 
-# nbclient logs (and asyncio reports) every dead kernel and timeout with a traceback; those
-# outcomes are expected here and recorded in the result instead.
-_QUIET = logging.getLogger("autograder.kernel-client")
-_QUIET.setLevel(logging.CRITICAL)
-logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+# evaluated as a user expression: IPython's input transformers (which student code can
+# replace) never see it
+SERVE = "__import__('autograder.bridge').bridge.serve()"
+_ERRORS = {"StudentTimeout": "CellTimeout", "StudentKernelDied": "DeadKernel"}
 
 
 @dataclass
@@ -44,10 +40,9 @@ class Limits:
 
 @dataclass
 class RunLog:
-    """What happened while executing: restarts, timeouts, and tampering the guard undid."""
+    """What happened while executing: restarts, timeouts, and whether the sandbox was used."""
 
     events: list[str] = field(default_factory=list)
-    tampered: dict[str, list[str]] = field(default_factory=dict)
     restarts: int = 0
 
 
@@ -56,150 +51,229 @@ def _error(cell: NotebookNode, ename: str, evalue: str) -> None:
                                    traceback=[f"{ename}: {evalue}"]))
 
 
-class GuardedExecutor:
-    """Runs ``nb`` in place in a fresh capped kernel in ``workdir`` (see module docstring)."""
+def defined_names(source: str) -> list[str]:
+    """Top-level names an answer cell defines (functions, classes, assignments)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
 
-    def __init__(self, nb: NotebookNode, workdir: Path, limits: Limits, env: dict[str, str]):
-        self.nb, self.workdir, self.limits = nb, workdir, limits
-        self.env = {**env, MEMORY_ENV: str(limits.memory_mb)}
-        self.token = "_autograder_guard_" + secrets.token_hex(8)
+
+class GradingRun:
+    """Runs ``nb`` in place (see the module docstring). ``answers`` are the names the release's
+    answer cells define; ``folder`` is a private scratch folder of the grading task."""
+
+    def __init__(self, nb: NotebookNode, answers: list[str], folder: Path, limits: Limits,
+                 env: dict[str, str], use_sandbox: bool = True, gpu: bool = False):
+        self.nb, self.answers, self.folder, self.limits = nb, answers, folder, limits
+        self.env, self.use_sandbox, self.gpu = env, use_sandbox, gpu
         self.log = RunLog()
-        self.client: NotebookClient | None = None
-        self.completed: list[int] = []  # student/setup cells that ran cleanly (replayed on restart)
+        self.completed: list[int] = []  # cells replayed after a restart
+        self.judge_pending: list[int] = []  # locked cells the judge has not run yet
+        self.judge_running: list[str] = []  # locked cells the judge runs meanwhile (msg ids)
+        self.starts = 0
+        self.student: Kernel | None = None
+        self.judge: Kernel | None = None
         self.deadline = 0.0
-        self.guarded = False
 
-    # --- kernel life cycle ------------------------------------------------------------------
+    # --- kernels -------------------------------------------------------------------------------
+    def _student_kernel(self) -> Kernel:
+        self.starts += 1
+        sockets = self.folder / f"student-{self.starts}"
+        sockets.mkdir()
+        limits = sandbox.Limits(memory_mb=self.limits.memory_mb,
+                                cpu_s=int(self.limits.notebook_s * 4 + 120))
+        env = {**self.env, BRIDGE_ENV: str(sockets / "bridge.sock"),
+               LIMITS_ENV: json.dumps(limits.__dict__)}
+        argv = [sys.executable, "-I", "-m", "autograder.kernel", "-f", "{connection_file}"]
+        if self.use_sandbox:
+            argv, cwd, spec_env = sandbox.command(argv, sockets, env, self.gpu), sockets, {}
+        else:
+            cwd = sockets / "work"
+            cwd.mkdir()
+            spec_env = {**env, "HOME": str(cwd)}
+        return Kernel("student", argv, spec_env, sockets, cwd, interrupt_mode="message")
+
+    def _start_student(self, judge_ready: bool = True) -> None:
+        """Launch the student's kernel; its launcher connects once the judge listens."""
+        self.student = self._student_kernel()
+        path = self.folder / f"student-{self.starts}" / "bridge.sock"
+        if judge_ready:
+            self._judge_do(f"autograder.bridge.listen({str(path)!r})")
+        self.student.launch()
+        if not judge_ready:  # both start at once: the judge listens while the student starts
+            self.judge.wait_ready()
+            self._judge_do("import autograder.bridge")
+            self._judge_do(f"autograder.bridge.listen({str(path)!r})")
+        self.student.wait_ready()
+        self._judge_do(f"autograder.bridge.accept({str(path)!r}, 60)")
+
     def _start(self) -> None:
-        specs = write_kernelspec(self.workdir.parent / "kernels", self.env)
-        km = AsyncKernelManager(kernel_name=KERNEL_NAME,
-                                kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]))
-        self.client = NotebookClient(
-            self.nb, km=km, timeout=int(self.limits.cell_s), allow_errors=True,
-            interrupt_on_timeout=False, record_timing=False, startup_timeout=120, log=_QUIET,
-            resources={"metadata": {"path": str(self.workdir)}})
-        # the kernel process's own stderr is only ipykernel's start-up chatter; what student
-        # code prints reaches the notebook through the kernel protocol, not this pipe
-        self.client.start_new_kernel(cwd=str(self.workdir), stderr=subprocess.DEVNULL)
-        self.client.start_new_kernel_client()
-        self.guarded = False
+        judge_dir = self.folder / f"judge-{self.starts}"
+        judge_dir.mkdir()
+        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        self.judge = Kernel("judge", argv, self.env, judge_dir, judge_dir)
+        self.judge.launch()
+        self._start_student(judge_ready=False)
+        names = json.dumps(self.answers)
+        self._judge_do(f"globals().update(autograder.bridge.student_names({names}))")
 
-    def _guard_once(self, cell: NotebookNode) -> None:
-        """Snapshot right before the first cell a student could have written (or a test)."""
-        if not self.guarded and (is_test(cell) or not nbutils.is_locked(cell)):
-            self._silent(guard.snapshot_code(self.token), timeout=120)
-            self.guarded = True
+    def _judge_do(self, code: str) -> str:
+        run = self.judge.execute(code, 120, store_history=False)
+        if run.status != "ok":
+            detail = run.error.evalue if run.error else run.status
+            raise RuntimeError(f"the judge kernel failed: {detail}")
+        return run.result_text()
 
     def _stop(self) -> None:
-        if self.client is None:
-            return
-        try:
-            if self.client.kc is not None:
-                self.client.kc.stop_channels()
-            if self.client.km is not None:
-                run_sync(self.client.km.shutdown_kernel)(now=True)
-        except Exception:  # noqa: BLE001 - a dead kernel may fail to shut down; it is gone anyway
-            pass
-        self.client = None
+        for kernel in (self.student, self.judge):
+            if kernel is not None:
+                kernel.stop()
+        self.student = self.judge = None
 
-    def _restart(self, why: str) -> None:
+    def _restart_student(self, why: str) -> None:
         self.log.restarts += 1
         self.log.events.append(f"{why}; kernel restarted, earlier cells replayed")
-        self._stop()
-        self._start()
+        self.student.stop()
+        self._start_student()
+        self._replay()
+
+    def _replay(self) -> None:
         for index in list(self.completed):
-            try:
-                self._guard_once(self.nb.cells[index])
-                self._silent(self.nb.cells[index].source, timeout=self.limits.cell_s)
-            except (CellTimeoutError, DeadKernelError):
+            run = self.student.execute(self.nb.cells[index].source, self.limits.cell_s,
+                                       store_history=False)
+            if run.status in ("timeout", "dead"):
                 self.log.events.append(f"replaying cell {index} failed; later cells may fail")
                 self.completed.remove(index)
-                self._stop()
-                self._start()
+                self.student.stop()
+                self._start_student()
 
-    def _silent(self, source: str, timeout: float) -> NotebookNode:
-        """Execute code that is not part of the notebook; returns the throwaway cell."""
-        cell = new_code_cell(source)
-        self.nb.cells.append(cell)
-        try:
-            self.client.timeout = max(1, int(timeout))
-            self.client.execute_cell(cell, len(self.nb.cells) - 1, store_history=False)
-        finally:
-            self.nb.cells.pop()
-            self.client.timeout = int(self.limits.cell_s)
-        return cell
-
-    def _kernel_idle(self) -> bool:
-        try:
-            self._silent("pass", timeout=5)
-            return True
-        except (CellTimeoutError, DeadKernelError):
-            return False
-
-    # --- the run ----------------------------------------------------------------------------
-    def _guard_before(self, cell: NotebookNode) -> bool:
-        """Restore the libraries before a test; False when the guard could not report (its
-        cell was rewritten or silenced by student code), which voids the test."""
-        out = self._silent(guard.restore_code(self.token), timeout=60)
-        for output in out.outputs:
-            text = output.get("text", "")
-            if output.get("name") == "stdout" and text.startswith(self.token):
-                try:
-                    names = ast.literal_eval(text[len(self.token):].strip())
-                except (ValueError, SyntaxError):
-                    return False
-                if names:
-                    self.log.tampered[grade_id(cell) or "?"] = list(names)
-                return True
-        self.log.tampered[grade_id(cell) or "?"] = ["the grader's guard (disabled)"]
-        return False
-
-    def _run_cell(self, index: int, cell: NotebookNode) -> None:
-        remaining = self.deadline - time.monotonic()
-        label = grade_id(cell) or f"cell {index}"
-        if remaining <= 0:
-            _error(cell, "NotebookTimeout",
-                   f"not run: the notebook exceeded its {self.limits.notebook_s:.0f} s budget")
+    def _settle(self, label: str, run: Run, limit: float) -> None:
+        """After a timeout or death: interrupt, and restart when the kernel does not recover."""
+        if run.status == "dead" or not self.student.alive():
+            self._restart_student(f"kernel died in {label}")
             return
-        self.client.timeout = max(1, int(min(self.limits.cell_s, remaining)))
-        guarded = True
-        try:
-            self._guard_once(cell)
-            if is_test(cell):
-                guarded = self._guard_before(cell)
-            self.client.execute_cell(cell, index)
-            if not guarded:
-                _error(cell, "IntegrityError", "student code disabled the grader's guard "
-                       "before this test, so it cannot be trusted and scores nothing")
-        except CellTimeoutError:
-            limit = self.client.timeout
-            _error(cell, "CellTimeout", f"{label} ran longer than {limit} s and was stopped")
-            run_sync(self.client.km.interrupt_kernel)()
-            if self._kernel_idle():
-                self.log.events.append(f"{label} timed out after {limit} s; interrupted")
-            else:
-                self._restart(f"{label} timed out after {limit} s and ignored the interrupt")
-            return
-        except DeadKernelError:
+        self.student.interrupt()
+        if self.student.execute("pass", 5, store_history=False).status == "ok":
+            self.log.events.append(f"{label} timed out after {limit:.0f} s; interrupted")
+        else:
+            self._restart_student(f"{label} timed out after {limit:.0f} s and ignored the "
+                                  "interrupt")
+
+    # --- cells ---------------------------------------------------------------------------------
+    def _remaining(self) -> float:
+        return min(self.limits.cell_s, self.deadline - time.monotonic())
+
+    def _run_student_cell(self, index: int, cell: NotebookNode) -> None:
+        label, limit = grade_id(cell) or f"cell {index}", self._remaining()
+        run = self.student.execute(cell.source, limit)
+        cell.outputs = run.outputs
+        if run.status == "timeout":
+            _error(cell, "CellTimeout", f"{label} ran longer than {limit:.0f} s and was stopped")
+            self._settle(label, run, limit)
+        elif run.status == "dead":
             _error(cell, "DeadKernel", f"the kernel died while running {label} "
                    "(os._exit, exit(), a crash or the memory cap)")
-            self._restart(f"kernel died in {label}")
-            return
-        finally:
-            self.client.timeout = int(self.limits.cell_s)
-        if not is_test(cell) and not any(o.output_type == "error" for o in cell.outputs):
+            self._settle(label, run, limit)
+        elif run.status == "ok":
             self.completed.append(index)
+        if nbutils.is_locked(cell):
+            uses_answers = set(self.answers) & set(used_names(cell.source))
+            if uses_answers or self.judge_pending:  # needs the student: run it during a test
+                self.judge_pending.append(index)
+            else:  # the judge runs it now, in parallel with the student's kernel
+                self.judge_running.append(self.judge.submit(cell.source))
+
+    def _run_test_cell(self, cell: NotebookNode) -> None:
+        label, limit = grade_id(cell) or "a test", self._remaining()
+        for msg_id in self.judge_running:
+            self.judge.collect(msg_id, self.limits.cell_s)
+        self.judge_running = []
+        serving = self.student.submit("", store_history=False, expressions={"serve": SERVE})
+        for index in self.judge_pending:  # locked cells (setup ...) the tests build on
+            self.judge.execute(self.nb.cells[index].source, self.limits.cell_s)
+        self.judge_pending = []
+        self._judge_do(f"autograder.bridge.begin({limit!r})")
+        run = self.judge.execute(cell.source, limit + 30)
+        cell.outputs = _verdict_outputs(run, label, limit)
+        if run.status not in ("ok", "error"):  # the judge hung or died: start both afresh
+            self.log.events.append(f"the judge stopped answering in {label}; both kernels "
+                                   "restarted")
+            self._stop()
+            self._start()
+            self.judge_pending = [i for i in self.completed if nbutils.is_locked(self.nb.cells[i])]
+            self._replay()
+            return
+        status = self._judge_do("autograder.bridge.end()").strip("'\"")
+        if status != "ok":
+            self.student.interrupt()
+        settle = self.student.collect(serving, 5 if status != "dead" else 1)
+        if settle.status != "ok" or status != "ok":
+            self._settle(label, settle, limit)
 
     def run(self) -> RunLog:
-        start = time.monotonic()
-        self.deadline = start + self.limits.notebook_s
+        self.deadline = time.monotonic() + self.limits.notebook_s
         self._start()
         try:
             for index, cell in enumerate(list(self.nb.cells)):
                 if cell.cell_type != "code":
                     continue
                 cell.outputs, cell.execution_count = [], None
-                self._run_cell(index, cell)
+                if self.deadline - time.monotonic() <= 0:
+                    _error(cell, "NotebookTimeout", "not run: the notebook exceeded its "
+                           f"{self.limits.notebook_s:.0f} s budget")
+                elif is_test(cell):
+                    self._run_test_cell(cell)
+                else:
+                    self._run_student_cell(index, cell)
         finally:
             self._stop()
         return self.log
+
+
+def _verdict_outputs(run: Run, label: str, limit: float) -> list[NotebookNode]:
+    """The judge's outputs as nbgrader should score them: text on stdout (a warning never
+    zeroes a test), no result values (no partial credit from a printed number), one error."""
+    text = "".join(o.text for o in run.outputs if o.output_type == "stream")
+    outputs = [new_output("stream", name="stdout", text=text)] if text else []
+    error = run.error
+    if run.status == "timeout":
+        outputs.append(new_output("error", ename="CellTimeout", evalue=f"{label} ran longer "
+                                  f"than {limit:.0f} s", traceback=[]))
+    elif error is not None:
+        ename = _ERRORS.get(error.ename, error.ename)
+        evalue = error.evalue
+        if ename == "CellTimeout":
+            evalue = f"{label}: student code ran longer than {limit:.0f} s and was stopped"
+        elif ename == "DeadKernel":
+            evalue = f"the student's kernel died during {label} (os._exit, exit(), a crash " \
+                     "or the memory cap)"
+        outputs.append(new_output("error", ename=ename, evalue=evalue,
+                                  traceback=list(error.traceback)))
+    return outputs
+
+
+def used_names(source: str) -> list[str]:
+    """Every name a cell's code mentions (to tell whether it calls student code)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [node.id for node in ast.walk(tree) if isinstance(node, ast.Name)]
+
+
+def answer_names(release: NotebookNode) -> list[str]:
+    """Names the student defines in answer cells, read from the release (trusted) notebook."""
+    names: list[str] = []
+    for cell in release.cells:
+        if is_answer(cell):
+            names += [n for n in defined_names(cell.source) if n not in names]
+    return names

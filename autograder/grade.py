@@ -23,6 +23,7 @@ from autograder.build import BuildError, assignments, nbgrader, prepare_workspac
 from autograder.collect import Submission, find_submissions
 from autograder.execute import Limits
 from autograder.report import write_report
+from autograder.sandbox import bwrap
 from autograder.task import GradeJob, empty_result, grade_submission, sha256
 from autograder.validate import course_config
 
@@ -37,6 +38,7 @@ class GradeOptions:
     limits: Limits = field(default_factory=Limits)
     scheduler: str | None = None  # address of an existing Dask scheduler
     quiet: bool = False
+    sandbox: bool = True  # student kernels in bubblewrap (see autograder.sandbox)
 
 
 @dataclass
@@ -100,9 +102,12 @@ def _already_graded(paths: CoursePaths, submission: Submission) -> bool:
     if not path.is_file():
         return False
     try:
-        return json.loads(path.read_text()).get("sha256") == sha256(submission.notebook)
+        recorded = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return False
+    # a submission whose grading crashed (a lost worker ...) is graded again on a rerun
+    return recorded.get("sha256") == sha256(submission.notebook) and \
+        recorded.get("status") in ("graded", "corrupt", "missing")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -139,11 +144,15 @@ def record(paths: CoursePaths, result: dict) -> None:
 
 
 def _cluster(options: GradeOptions):
+    import dask
     from dask.distributed import Client, LocalCluster
 
     if options.scheduler:
         return Client(options.scheduler, timeout="30s"), None
     resources = {"GPU": 1} if options.device == "cuda" else None
+    # a task whose worker dies is not run again elsewhere: the submission that killed it (or
+    # was unlucky) is recorded as crashed, and a rerun of the command grades it again
+    dask.config.set({"distributed.scheduler.allowed-failures": 0})
     cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, resources=resources, silence_logs=40)
     return Client(cluster), cluster
@@ -167,12 +176,13 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
                    for i, job in enumerate(jobs)}
         bar = tqdm(total=len(futures), desc=f"grading ({options.workers} workers)",
                    unit="submission", disable=options.quiet or not futures)
-        for future in as_completed(futures):
-            job = futures[future]
+        for future in as_completed(list(futures)):
+            job = futures.pop(future)
             try:
                 result = future.result()
             except Exception as err:  # noqa: BLE001 - a worker crash costs one submission
                 result = _crashed(job, f"{type(err).__name__}: {err}")
+            future.release()  # recorded: never recomputed if its worker dies later
             on_result(result)
             bar.update(1)
         bar.close()
@@ -222,6 +232,8 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions)
         if not torch.cuda.is_available():
             raise BuildError("--device cuda, but torch sees no GPU here; grade with "
                              "--device cpu, or give --scheduler of a cluster with GPU workers")
+    if options.sandbox:
+        bwrap()  # fail now, with the fix, rather than once per submission
     found = find_submissions(submissions, assignment)
     release = sync_gradebook(paths)
     gradebook = (root / "gradebook.db").read_bytes()
@@ -229,7 +241,8 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions)
     todo = [s for s in found if options.force or not _already_graded(paths, s)]
     threads = _kernel_threads(options.workers)
     jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, release, gradebook,
-                     config, options.limits, options.device, threads) for s in todo]
+                     config, options.limits, options.device, threads, options.sandbox)
+            for s in todo]
     scheduler = run_tasks(jobs, options, lambda result: record(paths, result)) if jobs else "-"
     grading_s = time.perf_counter() - start
     outputs = export(paths)

@@ -1,38 +1,51 @@
-"""The grading kernel: an IPython kernel started under a memory cap, so a memory bomb becomes
-a MemoryError in one cell instead of a dead kernel or a dead machine."""
+"""Launcher of the student's grading kernel, run inside the sandbox: it applies the resource
+limits (memory, CPU, processes, open files, file size), connects to the judge in the
+background, then starts an ordinary IPython kernel."""
 
 from __future__ import annotations
 
 import json
 import os
 import resource
-import sys
-from pathlib import Path
+import threading
+import time
 
-MEMORY_ENV = "AUTOGRADER_MEMORY_MB"
-KERNEL_NAME = "cvcourse-grading"
-
-
-def limit_memory(megabytes: int) -> None:
-    """Cap this process's data segment (heap and anonymous mmaps: numpy and torch buffers)."""
-    limit = megabytes * 2**20
-    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+LIMITS_ENV = "AUTOGRADER_LIMITS"
 
 
-def write_kernelspec(folder: Path, env: dict[str, str]) -> Path:
-    """Write a kernelspec for this launcher under ``folder/KERNEL_NAME``; returns ``folder``."""
-    spec_dir = folder / KERNEL_NAME
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [sys.executable, "-m", "autograder.kernel", "-f", "{connection_file}"],
-            "display_name": "cvcourse (grading)", "language": "python", "env": env}
-    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
-    return folder
+def apply_limits(limits: dict[str, int]) -> None:
+    """setrlimit for this process and everything it starts."""
+    table = {"memory_mb": (resource.RLIMIT_DATA, 2**20), "cpu_s": (resource.RLIMIT_CPU, 1),
+             "processes": (resource.RLIMIT_NPROC, 1), "open_files": (resource.RLIMIT_NOFILE, 1),
+             "file_mb": (resource.RLIMIT_FSIZE, 2**20)}
+    for key, (which, unit) in table.items():
+        value = int(limits.get(key, 0) or 0)
+        if value > 0:
+            soft_hard = value * unit
+            if which == resource.RLIMIT_CPU:  # SIGXCPU first, SIGKILL a little later
+                resource.setrlimit(which, (soft_hard, soft_hard + 5))
+            else:
+                resource.setrlimit(which, (soft_hard, soft_hard))
+
+
+def _connect_when_ready(path: str) -> None:
+    from autograder import bridge
+
+    for _ in range(1200):  # the judge opens its socket while this kernel starts
+        try:
+            bridge.connect(path)
+            return
+        except OSError:
+            time.sleep(0.05)
 
 
 def main() -> None:
-    megabytes = int(os.environ.get(MEMORY_ENV, "0") or 0)
-    if megabytes > 0:
-        limit_memory(megabytes)
+    from autograder.bridge import BRIDGE_ENV
+
+    apply_limits(json.loads(os.environ.pop(LIMITS_ENV, "{}") or "{}"))
+    path = os.environ.pop(BRIDGE_ENV, "")
+    if path:
+        threading.Thread(target=_connect_when_ready, args=(path,), daemon=True).start()
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()

@@ -4,7 +4,6 @@ kernel, returned as a result record. Tasks share nothing and never write the gra
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import socket
 import tempfile
@@ -26,7 +25,7 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from autograder import integrity
-from autograder.execute import GuardedExecutor, Limits
+from autograder.execute import GradingRun, Limits, answer_names
 from autograder.notebook import grade_id, is_manual, is_test, points
 
 
@@ -44,6 +43,7 @@ class GradeJob:
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"
     threads: int = 1  # math threads for the kernel (cores shared between workers)
+    sandbox: bool = True  # run the student's kernel in the bubblewrap sandbox
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -135,9 +135,9 @@ def grade_submission(job: GradeJob) -> dict:
     start = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.student[:20]}-"))
     try:
-        private, workdir = scratch / "private", scratch / "work" / job.assignment
+        private = scratch / "private"
         private.mkdir()
-        workdir.mkdir(parents=True)
+        (scratch / "kernels").mkdir()
         db = private / "gradebook.db"
         db.write_bytes(job.gradebook)
         release = nbformat.reads(job.release.decode(), as_version=4)
@@ -151,15 +151,11 @@ def grade_submission(job: GradeJob) -> dict:
         flags = [f.as_dict() for f in integrity.scan(nb)]
         env = {"CVCOURSE_DEVICE": job.device, "NBGRADER_EXECUTION": "autograde",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-               "PATH": os.environ.get("PATH", ""), "HOME": str(scratch / "work"),
                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(job.threads),
                "MKL_NUM_THREADS": str(job.threads)}
-        log = GuardedExecutor(nb, workdir, job.limits, env).run()
+        log = GradingRun(nb, answer_names(release), scratch / "kernels", job.limits, env,
+                         use_sandbox=job.sandbox, gpu=job.device == "cuda").run()
         nb, _ = LimitOutput(config=Config(job.config)).preprocess(nb, {})
-        for cell_id, names in log.tampered.items():
-            flags.append({"cell": cell_id, "line": 0, "code": ", ".join(names[:8]),
-                          "reason": "library or checker objects were replaced at run time "
-                                    "(restored before this test)"})
         tests = {}
         for cell in nb.cells:
             if is_test(cell):

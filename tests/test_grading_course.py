@@ -17,7 +17,7 @@ from autograder.submission import fill, model_answers, submit
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_course_notebooks_grade_cleanly_through_the_pipeline(name, tmp_path):
     """On the real notebooks: does the model answer earn every point with no flag and no
-    event (no false alarm from the guard), and the unfilled release nothing?"""
+    event (no false alarm from the integrity scan), and the unfilled release nothing?"""
     course = prepare_workspace(ROOT, name, tmp_path / "course")
     release = read(generate_release(course, name) / f"{name}.ipynb")
     answers = model_answers(read(course / "source" / name / f"{name}.ipynb"))

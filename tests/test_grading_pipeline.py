@@ -84,8 +84,7 @@ def test_duplicated_cells_do_not_break_grading(graded):
     ("trent-encoded-exec", "exec(base64.b64decode(", "executes dynamically built code"),
     ("victor-reads-source", 'open("../../source/00_tiny/00_tiny.ipynb")', "private files"),
     ("victor-reads-source", 'open("../../gradebook.db", "rb")', "private files"),
-    ("walter-fakes-output", 'print("\u2714 all tests passed")', "fake test output"),
-    ("walter-fakes-output", "IPython input_transformers_cleanup", "replaced at run time"),
+    ("walter-fakes-output", "input_transformers_cleanup.append(", "hooks the interpreter"),
 ])
 def test_cheats_are_flagged_with_the_offending_line_and_earn_nothing(graded, student, code,
                                                                        reason):
