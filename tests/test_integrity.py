@@ -1,6 +1,9 @@
 """Does the static integrity scan flag every way a student's cell can tamper with the libraries,
-the checks or the course's files, naming the cell, the line and the code, and does it leave
-ordinary student code and the course's own locked cells alone?"""
+the checks, the interpreter or the course's files (also in disguise: aliases, reflection,
+obfuscated names), naming the cell, the line, the code and what was tampered with, and does it
+leave legitimate student code (seeding, settings, printing, the student's own objects) and the
+course's own locked cells alone? Verdicts never depend on the scan, so a false positive is only
+ever a wrong accusation: printing "all tests passed" is not flagged."""
 
 from __future__ import annotations
 
@@ -55,16 +58,16 @@ CHEATS = [
     ("from torch import Tensor\nTensor.add = lambda *a: 0",
      2, "Tensor.add = lambda *a: 0", "replaces torch.Tensor.add"),
     ("import numpy as np\nf = lambda *a, **k: True\nsetattr(np, 'isclose', f)",
-     3, "setattr(np, 'isclose', f)", "replaces an attribute of numpy"),
+     3, "setattr(np, 'isclose', f)", "replaces numpy.isclose (monkeypatching)"),
     ("import numpy as np\ndelattr(np, 'isclose')",
-     2, "delattr(np, 'isclose')", "replaces an attribute of numpy"),
+     2, "delattr(np, 'isclose')", "replaces numpy.isclose (monkeypatching)"),
     ("import numpy as np\ndel np.allclose", 2, "del np.allclose", "replaces numpy.allclose"),
     ("import numpy as np\nnp.allclose, x = abs, 1",
      2, "np.allclose, x = abs, 1", "replaces numpy.allclose"),
     ("import builtins\nf = max\nbuiltins.abs = f", 3, "builtins.abs = f", "replaces builtins.abs"),
     ("import builtins as b\nb.abs = max", 2, "b.abs = max", "replaces builtins.abs"),
     ("f = repr\n__builtins__.print = f", 2, "__builtins__.print = f", "replaces builtins.print"),
-    ("__builtins__['abs'] = max", 1, "__builtins__['abs'] = max", "rewrites globals or builtins"),
+    ("__builtins__['abs'] = max", 1, "__builtins__['abs'] = max", "replaces builtins.abs"),
     ("import autograder.checks as ac\nf = print\nac.assert_close = f",
      3, "ac.assert_close = f", "replaces autograder.checks.assert_close"),
     ("import autograder.checks\nautograder.checks.passed = print",
@@ -97,18 +100,173 @@ CHEATS = [
     ("db = 'gradebook.db'", 1, "db = 'gradebook.db'", "refers to the course's private files"),
     ("get_ipython().events.register('pre_run_cell', print)",
      1, "get_ipython().events.register('pre_run_cell', print)",
-     "hooks the interpreter or IPython (get_ipython)"),
+     "hooks the interpreter or IPython (get_ipython().events.register)"),
     ("import sys\nsys.settrace(print)", 2, "sys.settrace(print)",
-     "hooks the interpreter or IPython (settrace)"),
+     "hooks the interpreter or IPython (sys.settrace)"),
     ("import sys\nsys.setprofile(print)", 2, "sys.setprofile(print)",
-     "hooks the interpreter or IPython (setprofile)"),
+     "hooks the interpreter or IPython (sys.setprofile)"),
     ("import importlib\nimportlib.reload(mod)", 2, "importlib.reload(mod)",
      "re-imports modules at run time (importlib.reload)"),
     ("def assert_close(*a):\n    pass", 1, "def assert_close(*a):",
      "redefines the test helper assert_close"),
     ("passed = print", 1, "passed = print", "redefines the test helper passed"),
-    ("print('\u2714 all tests passed')", 1, "print('\u2714 all tests passed')",
-     "prints fake test output"),
+]
+
+NP = "import numpy as np\nf = abs\n"  # two lines before the offending one
+# the same kinds of tampering in disguise: aliases, reflection, obfuscated names, other hooks
+CHEATS += [
+    ("import numpy as xp\nxp.allclose = lambda *a, **k: True",
+     2, "xp.allclose = lambda *a, **k: True", "replaces numpy.allclose (monkeypatching)"),
+    (NP + "n_p = np\nn_p.allclose = f", 4, "n_p.allclose = f", "replaces numpy.allclose"),
+    (NP + "setattr(np, 'allc' + 'lose', f)", 3, "setattr(np, 'allc' + 'lose', f)",
+     "replaces numpy.allclose"),
+    (NP + "name = 'allclose'\nsetattr(np, name, f)", 4, "setattr(np, name, f)",
+     "replaces an attribute of numpy (monkeypatching)"),
+    (NP + "object.__setattr__(np, 'allclose', f)", 3, "object.__setattr__(np, 'allclose', f)",
+     "replaces numpy.allclose"),
+    (NP + "getattr(np, 'linalg').solve = f", 3, "getattr(np, 'linalg').solve = f",
+     "replaces numpy.linalg.solve"),
+    (NP + "vars(np)['allclose'] = f", 3, "vars(np)['allclose'] = f", "replaces numpy.allclose"),
+    (NP + "vars(np).update(allclose=f)", 3, "vars(np).update(allclose=f)",
+     "replaces attributes of numpy (monkeypatching)"),
+    (NP + "np.__dict__['allclose'] = f", 3, "np.__dict__['allclose'] = f",
+     "replaces numpy.allclose"),
+    (NP + "globals()['np'].allclose = f", 3, "globals()['np'].allclose = f",
+     "replaces numpy.allclose"),
+    (NP + "(xp := np).allclose = f", 3, "(xp := np).allclose = f", "replaces numpy.allclose"),
+    (NP + "if False:\n    np = None\nnp.allclose = f", 5, "np.allclose = f",
+     "replaces numpy.allclose"),
+    (NP + "def patch(g):\n    np.allclose = g", 4, "np.allclose = g", "replaces numpy.allclose"),
+    (NP + "np.random.seed = lambda *a: None", 3, "np.random.seed = lambda *a: None",
+     "replaces numpy.random.seed"),
+    ("import sys\nxp = sys.modules['numpy']\nxp.allclose = abs", 3, "xp.allclose = abs",
+     "replaces numpy.allclose"),
+    ("import importlib\nimportlib.import_module('numpy').isclose = abs",
+     2, "importlib.import_module('numpy').isclose = abs", "replaces numpy.isclose"),
+    ("import torch\ntorch.manual_seed = print", 2, "torch.manual_seed = print",
+     "replaces torch.manual_seed"),
+    ("import scipy.optimize as so\nso.minimize = min", 2, "so.minimize = min",
+     "replaces scipy.optimize.minimize"),
+    ("import sympy\nsympy.simplify = str", 2, "sympy.simplify = str", "replaces sympy.simplify"),
+    ("import random\nrandom.random = lambda: 0.5", 2, "random.random = lambda: 0.5",
+     "replaces random.random"),
+    ("import cvcourse\ncvcourse.setup = print", 2, "cvcourse.setup = print",
+     "replaces cvcourse.setup"),
+    ("from autograder import checks\nchecks.check = print", 2, "checks.check = print",
+     "replaces autograder.checks.check"),
+    ("__builtins__.abs = max", 1, "__builtins__.abs = max", "replaces builtins.abs"),
+    ("getattr(__builtins__, 'len').__call__ = max", 1,
+     "getattr(__builtins__, 'len').__call__ = max", "replaces builtins.len.__call__"),
+    ("import sys\nfake = None\nsys.modules['autograder.checks'] = fake",
+     3, "sys.modules['autograder.checks'] = fake", "rewrites sys.modules"),
+    ("import sys\ndel sys.modules['autograder.checks']",
+     2, "del sys.modules['autograder.checks']", "rewrites sys.modules"),
+    ("import sys\nsys.modules.pop('numpy')", 2, "sys.modules.pop('numpy')",
+     "rewrites sys.modules"),
+    ("import sys\ndict.update(sys.modules, {})", 2, "dict.update(sys.modules, {})",
+     "rewrites sys.modules"),
+    ("import sys\nsys.meta_path.insert(0, finder)", 2, "sys.meta_path.insert(0, finder)",
+     "installs an import hook"),
+    ("getattr(__builtins__, 'ex' + 'ec')('x = 1')", 1,
+     "getattr(__builtins__, 'ex' + 'ec')('x = 1')", "executes dynamically built code (exec)"),
+    ("import builtins\nbuiltins.eval('1')", 2, "builtins.eval('1')",
+     "executes dynamically built code (eval)"),
+    ("get_ipython().run_cell('x = 1')", 1, "get_ipython().run_cell('x = 1')",
+     "executes dynamically built code"),
+    ("import importlib\nname = 'os'\nmod = importlib.import_module(name)",
+     3, "mod = importlib.import_module(name)", "imports a module whose name is computed"),
+    ("import pickle\nobj = pickle.loads(blob)", 2, "obj = pickle.loads(blob)",
+     "decodes hidden data or code (pickle.loads)"),
+    ("from base64 import b64decode as d\nsrc = d('eD0x')", 2, "src = d('eD0x')",
+     "decodes hidden data or code (base64.b64decode)"),
+    ("import threading\nthreading.settrace(print)", 2, "threading.settrace(print)",
+     "hooks the interpreter or IPython (threading.settrace)"),
+    ("import sys\nframe = sys._getframe(1)", 2, "frame = sys._getframe(1)",
+     "inspects the interpreter's frames or live objects (sys._getframe)"),
+    ("import inspect\nframe = inspect.currentframe()", 2, "frame = inspect.currentframe()",
+     "(inspect.currentframe)"),
+    ("import inspect\nstack = inspect.stack()", 2, "stack = inspect.stack()",
+     "(inspect.stack)"),
+    ("import gc\nobjs = gc.get_objects()", 2, "objs = gc.get_objects()", "(gc.get_objects)"),
+    ("import gc\nrefs = gc.get_referrers(x)", 2, "refs = gc.get_referrers(x)",
+     "(gc.get_referrers)"),
+    ("g = assert_close.__globals__", 1, "g = assert_close.__globals__",
+     "reaches into interpreter internals (__globals__)"),
+    ("get_ipython().input_transformers_cleanup.append(f)", 1,
+     "get_ipython().input_transformers_cleanup.append(f)",
+     "hooks the interpreter or IPython (get_ipython().input_transformers_cleanup.append)"),
+    ("ip = get_ipython()\nip.events.register('post_run_cell', f)",
+     2, "ip.events.register('post_run_cell', f)", "(get_ipython().events.register)"),
+    ("get_ipython().set_custom_exc((Exception,), handler)", 1,
+     "get_ipython().set_custom_exc((Exception,), handler)",
+     "hooks the interpreter or IPython (get_ipython().set_custom_exc)"),
+    ("get_ipython().user_ns['passed'] = print", 1, "get_ipython().user_ns['passed'] = print",
+     "hooks the interpreter or IPython (get_ipython().user_ns['passed'])"),
+    ("import torch\ntorch.__dict__['allclose'] = f", 2, "torch.__dict__['allclose'] = f",
+     "replaces torch.allclose"),
+    ("get_ipython().showtraceback = print", 1, "get_ipython().showtraceback = print",
+     "hooks the interpreter or IPython (get_ipython().showtraceback)"),
+    ("import io, sys\nsys.stdout = io.StringIO()", 2, "sys.stdout = io.StringIO()",
+     "replaces sys.stdout"),
+    ("import sys\nsys.stderr = None", 2, "sys.stderr = None", "replaces sys.stderr"),
+    ("import sys\nsys.displayhook = print", 2, "sys.displayhook = print",
+     "replaces sys.displayhook"),
+    ("import sys\nsys.excepthook = print", 2, "sys.excepthook = print",
+     "replaces sys.excepthook"),
+    ("x = 1\nimport ctypes", 2, "import ctypes", "loads ctypes"),
+    ("from ctypes import pythonapi", 1, "from ctypes import pythonapi", "loads ctypes"),
+    ("import os\nos.kill(os.getppid(), 9)", 2, "os.kill(os.getppid(), 9)",
+     "sends signals or starts processes (os.kill)"),
+    ("import os\nos.killpg(0, 9)", 2, "os.killpg(0, 9)", "(os.killpg)"),
+    ("import os\npid = os.fork()", 2, "pid = os.fork()", "(os.fork)"),
+    ("import os\nos.system('ls')", 2, "os.system('ls')", "(os.system)"),
+    ("import signal\nsignal.signal(signal.SIGINT, print)",
+     2, "signal.signal(signal.SIGINT, print)", "(signal.signal)"),
+    ("import subprocess\nsubprocess.run(['ls'])", 2, "subprocess.run(['ls'])",
+     "sends signals or starts processes (subprocess.run)"),
+    ("from subprocess import Popen\nPopen(['ls'])", 2, "Popen(['ls'])", "(subprocess.Popen)"),
+    ("import threading\nthreading.Thread(target=print).start()",
+     2, "threading.Thread(target=print).start()",
+     "starts a thread that can outlive its cell (threading.Thread)"),
+    ("from threading import Thread\nclass T(Thread):\n    pass", 2, "class T(Thread):",
+     "starts a thread that can outlive its cell"),
+    ("out = open('../autograded/x.ipynb')", 1, "out = open('../autograded/x.ipynb')",
+     "refers to the course's private files"),
+    ("con = sqlite3.connect('../grades.db')", 1, "con = sqlite3.connect('../grades.db')",
+     "refers to the course's private files"),
+    ("import os\np = os.path.join('..', '..', 'source', 'x.ipynb')",
+     2, "p = os.path.join('..', '..', 'source', 'x.ipynb')", "refers to the course's private"),
+    ("p = '../../sou' + 'rce/x.ipynb'", 1, "p = '../../sou' + 'rce/x.ipynb'",
+     "refers to the course's private files"),
+    ("from pathlib import Path\np = Path('..') / 'source'", 2, "p = Path('..') / 'source'",
+     "refers to the course's private files"),
+    ("from pathlib import Path\nPath('autograder/checks.py').write_text(stubs)",
+     2, "Path('autograder/checks.py').write_text(stubs)",
+     "refers to files the grader or IPython loads ('autograder/checks.py')"),
+    ("from pathlib import Path\nstartup = Path.home() / '.ipython' / 'profile_default'",
+     2, "startup = Path.home() / '.ipython' / 'profile_default'",
+     "refers to files the grader or IPython loads ('.ipython')"),
+    ("!cat ../../source/x/x.ipynb", 1, "!cat ../../source/x/x.ipynb",
+     "refers to the course's private files"),
+    ("import numpy as np\nnp.allclose.__code__ = (lambda *a, **k: True).__code__",
+     2, "np.allclose.__code__ = (lambda *a, **k: True).__code__",
+     "replaces numpy.allclose.__code__"),
+    ("from autograder.checks import assert_close\nassert_close.__kwdefaults__ = {}",
+     2, "assert_close.__kwdefaults__ = {}", "replaces autograder.checks.assert_close"),
+    ("helper.__defaults__ = (1e9,)", 1, "helper.__defaults__ = (1e9,)",
+     "replaces the __defaults__ of helper, a function the student did not define"),
+    ("setattr(helper, '__code__', f.__code__)", 1, "setattr(helper, '__code__', f.__code__)",
+     "replaces the __code__ of helper"),
+    ("result.__class__ = AlwaysEqual", 1, "result.__class__ = AlwaysEqual",
+     "changes the class of result (__class__ assignment)"),
+    ("check = lambda *a, **k: None", 1, "check = lambda *a, **k: None",
+     "redefines the test helper check so that it checks nothing"),
+    ("def rel_error(a, b):\n    return 0.0", 1, "def rel_error(a, b):",
+     "redefines the test helper rel_error"),
+    ("globals()['passed'] = print", 1, "globals()['passed'] = print",
+     "redefines the test helper passed"),
+    ("import numpy as np\n%time np.allclose = abs", 2, "%time np.allclose = abs",
+     "replaces numpy.allclose"),
 ]
 
 
@@ -121,6 +279,41 @@ def test_cheat_is_flagged_on_its_own_line(source: str, line: int, code: str, rea
     assert lines(flags) == [(line, code)], flags
     assert flags[0].cell == "ans"
     assert reason in flags[0].reason, flags[0].reason
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("getattr(__import__('numpy'), 'allclose').__code__ = f.__code__",
+     [(1, "executes dynamically built code (__import__)"),
+      (1, "replaces numpy.allclose.__code__ (monkeypatching)")]),
+    ("m = __import__('numpy')\nm.allclose = abs",
+     [(1, "executes dynamically built code (__import__)"),
+      (2, "replaces numpy.allclose (monkeypatching)")]),
+    ("import base64\nexec(base64.b64decode('eD0x'))",
+     [(2, "decodes hidden data or code (base64.b64decode)"),
+      (2, "executes dynamically built code (exec)")]),
+])
+def test_every_tampering_on_a_line_is_reported(source: str, expected: list) -> None:
+    """Is each kind of tampering reported, also when one line does two (an obfuscated import
+    that is then patched, encoded code that is executed)?"""
+    assert [(f.line, f.reason) for f in scan_answer(source)] == expected
+
+
+def test_alias_made_in_one_answer_cell_is_followed_into_another() -> None:
+    """Is ``n_p = np`` in one answer cell followed when a later cell patches ``n_p``?"""
+    flags = scan_cells(course("import numpy as np"), answer("n_p = np", gid="ans-1"),
+                       answer("n_p.allclose = abs", gid="ans-2"))
+    assert [(f.cell, f.line, f.reason) for f in flags] == [
+        ("ans-2", 1, "replaces numpy.allclose (monkeypatching)")]
+
+
+def test_code_of_a_course_function_is_flagged_but_not_the_students_own() -> None:
+    """Is swapping the code of a function the course defined flagged, while changing the
+    defaults of the student's own function is not?"""
+    flags = scan_cells(course("def square(x):\n    return x * x", gid="given"),
+                       answer("def mine(x, k=1):\n    return 0\nmine.__defaults__ = (2,)\n"
+                              "square.__code__ = mine.__code__"))
+    assert [(f.line, f.reason) for f in flags] == [
+        (4, "replaces the __code__ of square, a function the student did not define")]
 
 
 def test_flag_is_reported_as_a_plain_dict() -> None:
@@ -196,10 +389,119 @@ ORDINARY = {
 }
 
 
-@pytest.mark.parametrize("source", ORDINARY.values(), ids=ORDINARY.keys())
+# legitimate code that a verdict-independent report must never flag
+LEGIT = {
+    "np.random.seed": "import numpy as np\nnp.random.seed(0)",
+    "np.random.default_rng": "import numpy as np\nrng = np.random.default_rng(0)\n"
+                             "x = rng.normal(size=3)\nrng.shuffle(x)",
+    "torch.manual_seed": "import torch\ntorch.manual_seed(0)",
+    "random.seed": "import random\nrandom.seed(1)",
+    "torch.set_num_threads": "import torch\ntorch.set_num_threads(1)",
+    "torch.backends switches": "import torch\ntorch.backends.cudnn.deterministic = True\n"
+                               "torch.backends.cudnn.benchmark = False\n"
+                               "torch.backends.cuda.matmul.allow_tf32 = False",
+    "import scipy": "import scipy\nx = scipy.special.expit(0.0)",
+    "from scipy import optimize": "from scipy import optimize\n"
+                                  "res = optimize.minimize(lambda x: x ** 2, 1.0)",
+    "sklearn KMeans": "from sklearn.cluster import KMeans\nkm = KMeans(n_clusters=3)\n"
+                      "km.n_init = 10",
+    "import sklearn.metrics as skm": "import sklearn.metrics as skm\n"
+                                     "acc = skm.accuracy_score([1], [1])",
+    "%matplotlib inline": "%matplotlib inline",
+    "%time": "%time x = 1",
+    "%timeit options": "%timeit -n 3 -r 2 y = sum(range(10))",
+    "%%timeit cell": "%%timeit\nimport numpy as np\nnp.sort(np.arange(10))",
+    "helper functions and classes": (
+        "import numpy as np\n\ndef check(x):\n    return x > 0\n\n"
+        "def rel_error(a, b):\n    return np.max(np.abs(a - b))\n\n"
+        "class Layer:\n    def __init__(self, n):\n        self.w = np.zeros(n)\n"
+        "    def check(self):\n        pass\n    def __eq__(self, other):\n"
+        "        return self.w.shape == other.w.shape\n\n"
+        "passed = check(1) and rel_error(np.ones(2), np.ones(2)) < 1e-6"),
+    "own helpers named like test helpers": "import numpy as np\nas_array = np.asarray\n"
+                                           "rel_error = lambda a, b: abs(a - b)\n"
+                                           "passed = all([True])\ncheck = 3",
+    "plt.rcParams": "import matplotlib.pyplot as plt\nplt.rcParams['figure.figsize'] = (4, 3)",
+    "mpl.rcParams": "import matplotlib as mpl\nmpl.rcParams['lines.linewidth'] = 2\n"
+                    "mpl.rcParams.update({'font.size': 9})",
+    "my sanity check passed": "print('my sanity check passed')",
+    "check mark": "print('\u2714 all good')",
+    "all tests passed": "print('all tests passed')",
+    "check mark all tests passed": "print('\u2714 all tests passed')",
+    "assert": "x = 1\nassert x > 0, 'sanity'",
+    "warnings": "import warnings\nwarnings.filterwarnings('ignore')",
+    "os.environ": "import os; os.environ.get('X')\nos.environ['KMP_DUPLICATE_LIB_OK'] = 'TRUE'",
+    "names like course words": "source = 'my data'\ngrade = 3\ngradient_db = 1\n"
+                               "mode = 'source'",
+    "own file": "with open('my_notes.txt', 'w') as fh:\n    fh.write('notes')\n"
+                "text = open('my_notes.txt').read()",
+    "np.set_printoptions": "import numpy as np\nnp.set_printoptions(precision=3)",
+    "torch.set_default_dtype": "import torch\ntorch.set_default_dtype(torch.float64)",
+    "own objects": "import torch\nclass Net:\n    pass\nmodel = torch.nn.Linear(2, 1)\n"
+                   "model.weight = torch.nn.Parameter(torch.zeros(1, 2))\nobj = Net()\n"
+                   "obj.grad = 0.0\nobj.__dict__['w'] = 1\n"
+                   "for p in model.parameters():\n    p.requires_grad = False",
+    "setattr in own class": "class Config:\n    def __init__(self, **kw):\n"
+                            "        for name, value in kw.items():\n"
+                            "            setattr(self, name, value)",
+    "model.eval and compile": "import re\nimport torch\nmodel = torch.nn.Linear(2, 1)\n"
+                              "model.eval()\npattern = re.compile('a+')\nfast = torch.compile",
+    "own function defaults": "def f(x, k=1):\n    return k * x\nf.__defaults__ = (2,)\n"
+                             "g = lambda x=1: x\ng.__defaults__ = (3,)",
+    "library calls named like mutators": "import numpy as np\nimport torch\n"
+                                         "a = np.append(np.zeros(2), 1)\n"
+                                         "b = np.insert(a, 0, 5)\n"
+                                         "c = torch.add(torch.ones(1), 1)",
+    "items of library results": "import numpy as np\nX = np.c_[np.ones(2), np.zeros(2)]\n"
+                                "X[0] = 1\ngrid = np.mgrid[0:3, 0:3]\ngrid[0] += 1",
+    "sys settings": "import sys\nsys.path.insert(0, '..')\nsys.argv = ['x']\nsys.argv[0] = 'y'\n"
+                    "sys.setrecursionlimit(5000)\nsys.stdout.write('x')\nsys.stdout.flush()",
+    "IPython display and magics": "from IPython.display import display, clear_output\n"
+                                  "display(1)\nclear_output(wait=True)\nip = get_ipython()\n"
+                                  "ip.run_line_magic('matplotlib', 'inline')",
+    "inspect and gc": "import gc\nimport inspect\ngc.collect()\n"
+                      "sig = inspect.signature(print)",
+    "redirected output": "import contextlib, io\nbuf = io.StringIO()\n"
+                         "with contextlib.redirect_stdout(buf):\n    print('hi')",
+    "literal import_module": "import importlib\nmod = importlib.import_module('scipy.optimize')",
+}
+
+
+@pytest.mark.parametrize("source", [*ORDINARY.values(), *LEGIT.values()],
+                         ids=[*ORDINARY.keys(), *LEGIT.keys()])
 def test_ordinary_student_code_is_not_flagged(source: str) -> None:
     """Is ordinary student code left alone (no flag at all)?"""
     assert scan_answer(source) == []
+
+
+# the setup cell of source/01_optimization: what the student's cells run after
+SETUP = ("import autograder.checks\nfrom collections.abc import Callable, Sequence\n\n"
+         "import numpy as np\nimport matplotlib.pyplot as plt\nimport sympy\nimport torch\n"
+         "from scipy import ndimage, optimize\n\nfrom cvcourse import grading, plot, progress, "
+         "setup\n\nDEVICE = setup(seed=0)")
+TEST = "from autograder.checks import assert_close, check, passed\nassert_close(1.0, 1.0)"
+
+
+@pytest.mark.parametrize("source", [*ORDINARY.values(), *LEGIT.values()],
+                         ids=[*ORDINARY.keys(), *LEGIT.keys()])
+def test_ordinary_code_is_not_flagged_after_the_course_setup(source: str) -> None:
+    """Is ordinary code still left alone after the course's setup and a test cell imported
+    numpy, torch, scipy, cvcourse and the test helpers?"""
+    assert scan_cells(course(SETUP), course(TEST, gid="test-0"), answer(source)) == []
+
+
+@pytest.mark.parametrize("source", [
+    "progress = []\nprogress.append(1)\nprogress.extend([2])",
+    "setup = {'lr': 0.1}\nsetup['lr'] = 0.2",
+    "def draw(plot):\n    plot.title = 'x'\n    return plot",
+    "for optimize in [object()]:\n    optimize.x = 1",
+    "with open('my_notes.txt') as grading:\n    grading.name2 = 1",
+    "np = None\nnp = type('NS', (), {})()\nnp.allclose = True",
+])
+def test_names_the_student_rebinds_are_no_longer_the_course_modules(source: str) -> None:
+    """Is a variable, parameter or loop variable that reuses a name the setup cell imported
+    (``progress``, ``setup``, ``plot``) the student's own object, not the course's module?"""
+    assert scan_cells(course(SETUP), answer(source)) == []
 
 
 @pytest.mark.parametrize("source", [
@@ -269,3 +571,18 @@ def test_cells_ipython_runs_are_scanned(tail: str) -> None:
 def test_reproducibility_switches_are_not_flagged() -> None:
     """Is setting torch's deterministic cuDNN switch (a legitimate setting) left alone?"""
     assert scan_answer("import torch\ntorch.backends.cudnn.deterministic = True") == []
+
+
+@pytest.mark.parametrize("expression, reason", [
+    ("+".join(["'a'"] * 600), None),
+    ("-" * 900 + "1", "could not be scanned, nested too deeply: review this cell by hand"),
+    ("+".join(["a"] * 5000), None),  # too deep for Python to compile: the cell cannot run
+], ids=["long-sum", "deep-unary", "uncompilable"])
+def test_deeply_nested_code_does_not_crash_the_scan(expression: str, reason: str | None) -> None:
+    """Does a very long or deeply nested expression leave the scan standing, the cells after it
+    still scanned, and an unscannable cell named for review?"""
+    flags = scan_cells(answer(f"x = {expression}", gid="deep"),
+                       answer("import numpy as np\nnp.allclose = abs", gid="after"))
+    assert [(f.cell, f.reason) for f in flags] == [
+        *([("deep", reason)] if reason else []),
+        ("after", "replaces numpy.allclose (monkeypatching)")]
