@@ -54,28 +54,28 @@ class Endpoint:
             raise StudentKernelDied("the student's kernel closed the connection") from None
 
     def _read(self, count: int) -> bytes:
-        chunks, left = [], count
-        while left:
-            if self.deadline is not None:
-                remaining = self.deadline - time.monotonic()
-                if remaining <= 0:
-                    raise StudentTimeout("student code ran past the time limit")
-                self.sock.settimeout(remaining)
-            else:
-                self.sock.settimeout(None)
+        buffer, got = bytearray(count), 0
+        view = memoryview(buffer)
+        while got < count:
             try:
-                chunk = self.sock.recv(min(left, 1 << 20))
+                chunk = self.sock.recv_into(view[got:], count - got)
             except TimeoutError:
                 raise StudentTimeout("student code ran past the time limit") from None
             except OSError:
-                chunk = b""
+                chunk = 0
             if not chunk:
                 raise StudentKernelDied("the student's kernel closed the connection")
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+            got += chunk
+        return bytes(buffer)
 
     def receive(self) -> dict:
+        if self.deadline is None:
+            self.sock.settimeout(None)
+        else:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise StudentTimeout("student code ran past the time limit")
+            self.sock.settimeout(remaining)
         return wire.unpack(self._read(wire.frame_length(self._read(4))))
 
     # requests

@@ -108,7 +108,7 @@ class Kernel:
             kernel_name=name, transport="ipc", ip=str(folder / f"{name}-ipc"),
             connection_file=str(folder / f"{name}.json"),
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(folder / "kernels")]))
-        self.cwd, self.client = cwd, None
+        self.cwd, self.folder, self.client = cwd, folder, None
 
     def launch(self) -> None:
         """Start the process (returns at once; ``wait_ready`` waits for it)."""

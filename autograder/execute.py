@@ -7,8 +7,11 @@ the cells it touches: the student's kernel is restarted and its earlier cells re
 from __future__ import annotations
 
 import ast
+import atexit
 import json
+import shutil
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,12 +120,8 @@ class GradingRun:
         self._judge_do(f"autograder.bridge.accept({str(path)!r}, 60)")
 
     def _start(self) -> None:
-        judge_dir = self.folder / f"judge-{self.starts}"
-        judge_dir.mkdir()
-        argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
-        self.judge = Kernel("judge", argv, self.env, judge_dir, judge_dir)
-        self.judge.launch()
-        self._start_student(judge_ready=False)
+        self.judge, warm = _judge_kernel(self.env)
+        self._start_student(judge_ready=warm)
         names = json.dumps(self.answers)
         self._judge_do(f"globals().update(autograder.bridge.student_names({names}))")
 
@@ -133,10 +132,12 @@ class GradingRun:
             raise RuntimeError(f"the judge kernel failed: {detail}")
         return run.result_text()
 
-    def _stop(self) -> None:
-        for kernel in (self.student, self.judge):
-            if kernel is not None:
-                kernel.stop()
+    def _stop(self, judge_healthy: bool = False) -> None:
+        if self.student is not None:
+            self.student.stop()
+        if self.judge is not None and not judge_healthy:
+            _WARM_JUDGES.pop(_judge_key(self.env), None)
+            _discard(self.judge)
         self.student = self.judge = None
 
     def _restart_student(self, why: str) -> None:
@@ -221,8 +222,9 @@ class GradingRun:
 
     def run(self) -> RunLog:
         self.deadline = time.monotonic() + self.limits.notebook_s
-        self._start()
+        healthy = False
         try:
+            self._start()
             for index, cell in enumerate(list(self.nb.cells)):
                 if cell.cell_type != "code":
                     continue
@@ -234,9 +236,48 @@ class GradingRun:
                     self._run_test_cell(cell)
                 else:
                     self._run_student_cell(index, cell)
+            healthy = True
         finally:
-            self._stop()
+            self._stop(judge_healthy=healthy)
         return self.log
+
+
+# One judge kernel per grading process, kept warm between submissions: it is trusted and never
+# runs student code; before each submission its namespace is reset and the setup cells rerun.
+_WARM_JUDGES: dict[str, Kernel] = {}
+JUDGE_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+RESET = "get_ipython().reset(new_session=False)\nimport autograder.bridge"
+
+
+def _judge_key(env: dict[str, str]) -> str:
+    return json.dumps(env, sort_keys=True)
+
+
+def _judge_kernel(env: dict[str, str]) -> tuple[Kernel, bool]:
+    """The warm judge for ``env`` after a reset (True), or a newly launched one (False)."""
+    kernel = _WARM_JUDGES.pop(_judge_key(env), None)
+    if kernel is not None:
+        if kernel.alive() and kernel.execute(RESET, 30, store_history=False).status == "ok":
+            _WARM_JUDGES[_judge_key(env)] = kernel
+            return kernel, True
+        _discard(kernel)
+    folder = Path(tempfile.mkdtemp(prefix="cvcourse-judge-"))
+    kernel = Kernel("judge", JUDGE_ARGV, env, folder, folder)
+    kernel.launch()
+    _WARM_JUDGES[_judge_key(env)] = kernel
+    return kernel, False
+
+
+def _discard(kernel: Kernel) -> None:
+    kernel.stop()
+    shutil.rmtree(kernel.folder, ignore_errors=True)
+
+
+@atexit.register
+def _stop_judges() -> None:
+    for kernel in _WARM_JUDGES.values():
+        _discard(kernel)
+    _WARM_JUDGES.clear()
 
 
 def _verdict_outputs(run: Run, label: str, limit: float) -> list[NotebookNode]:

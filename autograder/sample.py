@@ -73,6 +73,10 @@ def _faults(name: str, answer: str) -> dict[str, str]:
         "grace-crash": _wrap(answer, name, "import os\nos._exit(1)"),
         "heidi-memory-bomb": _wrap(answer, name, "blocks = []\nwhile True:\n"
                                    "    blocks.append(bytearray(256 * 2**20))"),
+        # reaches the memory cap only after the cell limit: a timeout, not a MemoryError
+        "hank-slow-memory-bomb": _wrap(answer, name, "import time\nblocks = []\nwhile True:\n"
+                                       "    blocks.append(bytearray(8 * 2**20))\n"
+                                       "    time.sleep(0.25)"),
         "ivan-sys-exit": f"import sys\nsys.exit('bye')\n{answer}",
     }
 

@@ -8,6 +8,7 @@ import base64
 import json
 import re
 import struct
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -87,23 +88,22 @@ def encode(value: Any, by_reference: Callable[[Any], dict], depth: int = 0) -> A
         return {"sl": [encode(v, by_reference, depth + 1)
                        for v in (value.start, value.stop, value.step)]}
     if kind is np.ndarray and value.dtype.kind in "biufc":
-        array = np.ascontiguousarray(value)
+        array = value if value.flags.c_contiguous else value.copy(order="C")
         return {"a": [array.dtype.str, list(array.shape), _b64(array.tobytes())]}
     if isinstance(value, np.generic) and kind.__module__ == "numpy" and \
             np.dtype(kind).kind in "biufc":
         return {"n": [np.dtype(kind).str, _b64(value.tobytes())]}
-    module = kind.__module__ or ""
-    if module.startswith("torch") and _is_tensor(value):
+    if _is_instance(value, "torch", "Tensor"):
         return _encode_tensor(value)
-    if module.startswith("sympy") and _is_sympy(value):
+    if _is_instance(value, "sympy", "Basic"):
         return {"s": _encode_sympy(value, depth)}
     return by_reference(value)
 
 
-def _is_tensor(value: Any) -> bool:
-    import torch
-
-    return isinstance(value, torch.Tensor)
+def _is_instance(value: Any, module: str, name: str) -> bool:
+    """isinstance against a library class, without importing the library for plain values."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(value, getattr(loaded, name))
 
 
 def _encode_tensor(value: Any) -> dict:
@@ -119,12 +119,6 @@ def _encode_tensor(value: Any) -> dict:
                   bool(value.requires_grad)]}
 
 
-def _is_sympy(value: Any) -> bool:
-    import sympy
-
-    return isinstance(value, sympy.Basic)
-
-
 def _encode_sympy(expr: Any, depth: int) -> list:
     import sympy
 
@@ -134,7 +128,8 @@ def _encode_sympy(expr: Any, depth: int) -> list:
     if kind.__name__ in _SYMPY_SINGLETONS and expr is getattr(sympy.S, kind.__name__, None):
         return ["S", kind.__name__]
     if isinstance(expr, sympy.Symbol) and kind in (sympy.Symbol, sympy.Dummy):
-        flags = {k: v for k, v in expr.assumptions0.items() if type(v) is bool}
+        given = getattr(expr, "_assumptions_orig", expr.assumptions0)
+        flags = {k: v for k, v in given.items() if type(v) is bool}
         return [kind.__name__, str(expr.name), flags]
     if kind is sympy.Integer or isinstance(expr, sympy.Integer):
         return ["Integer", str(int(expr))]

@@ -40,7 +40,7 @@ def results(course: Path) -> dict[str, dict]:
 
 def test_every_student_is_graded_and_recorded(graded):
     got = results(graded)
-    assert len(got) == 18
+    assert len(got) == 19
     assert got["alice-correct"]["status"] == "graded" and score(got["alice-correct"]) == 2.0
     assert got["alice-correct"]["flags"] == [] and got["alice-correct"]["events"] == []
     assert got["niaj-corrupt"]["status"] == "corrupt"
@@ -59,6 +59,7 @@ def test_every_student_is_graded_and_recorded(graded):
     ("frank-swallows-interrupt", "CellTimeout", "ignored the interrupt; kernel restarted"),
     ("grace-crash", "DeadKernel", "kernel died in test-square"),
     ("heidi-memory-bomb", "MemoryError", None),
+    ("hank-slow-memory-bomb", "CellTimeout", "timed out after"),
     ("ivan-sys-exit", "NameError", None),
     ("judy-deleted-cells", "NameError", "restored deleted cells: setup, test-square"),
 ])
@@ -107,7 +108,7 @@ def test_exports_grades_feedback_and_report(graded):
     report = (graded / "reports" / "00_tiny" / "report.html").read_text()
     assert "peggy-monkeypatch" in report and "np.allclose" in report
     assert report.count("data:image/png;base64,") >= 3
-    assert "18 submissions" in (graded / "grade-output.txt").read_text()
+    assert "19 submissions" in (graded / "grade-output.txt").read_text()
 
 
 def test_resume_skips_graded_and_regrades_changed_or_forced(graded, tmp_path):
@@ -116,11 +117,11 @@ def test_resume_skips_graded_and_regrades_changed_or_forced(graded, tmp_path):
     before = (course / "reports" / "00_tiny" / "results" / "alice-correct.json").read_text()
     again = cli("grade", "00_tiny", "--submissions", "incoming", *FAST, cwd=course)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "0 graded now, 18 already graded" in again.stdout
+    assert "0 graded now, 19 already graded" in again.stdout
     nb = course / "incoming" / "alice-correct" / "00_tiny" / "00_tiny.ipynb"
     nb.write_text(nb.read_text().replace("return x * x", "return x ** 2"))
     changed = cli("grade", "00_tiny", "--submissions", "incoming", *FAST, cwd=course)
-    assert "1 graded now, 17 already graded" in changed.stdout, changed.stdout[-800:]
+    assert "1 graded now, 18 already graded" in changed.stdout, changed.stdout[-800:]
     after = json.loads((course / "reports" / "00_tiny" / "results" / "alice-correct.json")
                        .read_text())
     assert after["sha256"] != json.loads(before)["sha256"] and score(after) == 2.0
@@ -145,5 +146,5 @@ def test_bad_input_is_one_line_and_keeps_recorded_grades(graded, tmp_path, args,
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], result.stderr
     assert (course / "gradebook.db").read_bytes() == db_before
-    assert len(results(course)) == 18
+    assert len(results(course)) == 19
 
