@@ -171,12 +171,25 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
     client, cluster = _cluster(options)
     try:
         resources = {"GPU": 1} if options.device == "cuda" else None
-        futures = {client.submit(grade_submission, job, key=f"grade-{job.student}-{i}",
-                                 pure=False, resources=resources): job
-                   for i, job in enumerate(jobs)}
-        bar = tqdm(total=len(futures), desc=f"grading ({options.workers} workers)",
-                   unit="submission", disable=options.quiet or not futures)
-        for future in as_completed(list(futures)):
+        queue = list(enumerate(jobs))
+        futures: dict = {}
+        done = as_completed()
+
+        def submit_next() -> None:
+            if queue:
+                i, job = queue.pop(0)
+                future = client.submit(grade_submission, job, key=f"grade-{job.student}-{i}",
+                                       pure=False, resources=resources)
+                futures[future] = job
+                done.add(future)
+
+        # only as many tasks as worker threads are out at once: a worker that dies holds no
+        # queued submission, and Dask hands the next one to whichever worker is free
+        for _ in range(max(1, sum(client.nthreads().values()) or options.workers)):
+            submit_next()
+        bar = tqdm(total=len(jobs), desc=f"grading ({options.workers} workers)",
+                   unit="submission", disable=options.quiet or not jobs)
+        for future in done:
             job = futures.pop(future)
             try:
                 result = future.result()
@@ -185,6 +198,7 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
             future.release()  # recorded: never recomputed if its worker dies later
             on_result(result)
             bar.update(1)
+            submit_next()
         bar.close()
         return options.scheduler or f"LocalCluster ({options.workers} workers)"
     finally:

@@ -64,7 +64,8 @@ def test_a_killed_worker_costs_only_its_submission(tmp_path):
     assert set(results) == {*students, "victim"}
     assert results["victim"]["status"] == "error" and "crashed" in results["victim"]["reason"]
     for student in students:
-        assert results[student]["status"] == "graded" and score(results[student]) == 2.0
+        assert results[student]["status"] == "graded", (student, results[student]["reason"])
+        assert score(results[student]) == 2.0
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert sorted(s.id for s in gb.students) == sorted([*students, "victim"])
     rerun = subprocess.run(
