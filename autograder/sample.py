@@ -61,7 +61,7 @@ def _wrap(answer: str, name: str, body: str) -> str:
     return f"{answer}\n\ndef {name}(*args, **kwargs):\n{textwrap.indent(body, '    ')}\n"
 
 
-def _faults(name: str, answer: str) -> dict[str, str]:
+def faults(name: str, answer: str) -> dict[str, str]:
     """Replacement sources for the target answer cell, one per kind of faulty student."""
     return {
         "carol-wrong": _wrap(answer, name, "return None"),
@@ -107,11 +107,11 @@ def sample_submissions(release: NotebookNode, source: NotebookNode,
         "alice-correct": fill(release, answers),
         "bob-partial": fill(release, {**half, **manual}),
     }
-    wrong = _faults(name, answers[target])["carol-wrong"]
-    for student, code in {**_faults(name, answers[target]),
+    wrong = faults(name, answers[target])["carol-wrong"]
+    for student, code in {**faults(name, answers[target]),
                           **_cheats(name, assignment, wrong)}.items():
         students[student] = fill(release, {**answers, target: code})
-    students["ivan-sys-exit"] = fill(release, {**answers, order[-1]: _faults(
+    students["ivan-sys-exit"] = fill(release, {**answers, order[-1]: faults(
         name, answers[order[-1]])["ivan-sys-exit"]})
     students["judy-deleted-cells"] = _deleted(fill(release, answers), target)
     students["mallory-duplicated-cells"] = _duplicated(fill(release, answers), target)

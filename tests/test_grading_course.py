@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
-from conftest import ASSIGNMENTS, ROOT, score
+from conftest import ASSIGNMENTS, ROOT, cli, score
 
 from autograder.build import generate_release, prepare_workspace
 from autograder.grade import GradeOptions, grade
-from autograder.notebook import read
+from autograder.notebook import exercises, read
+from autograder.sample import faults, first_function
 from autograder.submission import fill, model_answers, submit
 
 
@@ -31,3 +33,46 @@ def test_course_notebooks_grade_cleanly_through_the_pipeline(name, tmp_path):
     assert model["status"] == "graded" and model["flags"] == [] and model["events"] == []
     assert all(t["score"] == t["max"] > 0 for t in model["tests"].values()), model["tests"]
     assert score(stub) == 0 and stub["flags"] == []
+
+
+# one fault per student, in the notebook's FIRST exercise (so every later cell runs after it),
+# with a wrong answer in the second exercise whose failing test must still record its error
+FAULTS = {"erin-timeout": "CellTimeout", "frank-swallows-interrupt": "CellTimeout",
+          "grace-crash": "DeadKernel", "heidi-memory-bomb": "MemoryError",
+          "hank-slow-memory-bomb": "CellTimeout"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_faults_early_in_a_real_notebook_cost_only_their_exercise(name, tmp_path):
+    """Through `python -m autograder grade`: does a hang, a swallowed interrupt, a crash, or a
+    memory bomb (faster and slower than the cell limit) in the first exercise cost exactly that
+    exercise, while a later wrong answer still fails with its own message and the rest scores?"""
+    course = prepare_workspace(ROOT, name, tmp_path / "course")
+    source = read(course / "source" / name / f"{name}.ipynb")
+    release = read(generate_release(course, name) / f"{name}.ipynb")
+    answers = model_answers(source)
+    functions = [e for e in exercises(source) if first_function(answers[e.answer_id])]
+    first, second = functions[0], functions[1]
+    wrong = faults(first_function(answers[second.answer_id]),
+                    answers[second.answer_id])["carol-wrong"]
+    for student in FAULTS:
+        fault = faults(first_function(answers[first.answer_id]),
+                        answers[first.answer_id])[student]
+        submit(tmp_path, student, name, fill(release, {**answers, first.answer_id: fault,
+                                                       second.answer_id: wrong}))
+    result = cli("grade", name, "--submissions", str(tmp_path / "submitted"), "--workers", "2",
+                 "--cell-timeout", "20", "--memory-mb", "2048", cwd=course)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for student, reason in FAULTS.items():
+        got = json.loads((course / "reports" / name / "results" / f"{student}.json").read_text())
+        assert got["status"] == "graded", (student, got["reason"])
+        for test_id, test in got["tests"].items():
+            if test_id in first.test_ids:
+                assert test["score"] == 0 and test["message"].startswith(reason), (student, test)
+            elif test_id in second.test_ids:
+                # its own error (CheckFailure, or an AttributeError on None), not the fault's
+                assert test["score"] == 0 and test["message"], (student, test_id, test)
+                assert not test["message"].startswith(tuple(FAULTS.values())), test
+            else:
+                assert test["score"] == test["max"], (student, test_id, test, got["events"])
