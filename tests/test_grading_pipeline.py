@@ -99,6 +99,8 @@ def test_exports_grades_feedback_and_report(graded):
     rows = list(csv.DictReader((graded / "reports" / "00_tiny" / "grades.csv").open()))
     assert {r["student_id"] for r in rows} == set(results(graded))
     assert {r["student_id"]: float(r["raw_score"]) for r in rows}["alice-correct"] == 2.0
+    for row in rows:  # the CSV, the results and the report agree, corrupt and missing too
+        assert float(row["raw_score"]) == score(results(graded)[row["student_id"]]), row
     feedback = graded / "feedback" / "carol-wrong" / "00_tiny" / "00_tiny.html"
     html = feedback.read_text()
     assert "test-square" in html or "square" in html
