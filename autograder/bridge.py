@@ -273,7 +273,8 @@ class JudgeSide(Endpoint):
             name = name if type(name) is str and _NAME.match(name) else "StudentObject"
             kind = self.remote_types.get(name)
             if kind is None:
-                kind = self.remote_types[name] = type(name, (Remote,), {"__slots__": ()})
+                kind = self.remote_types[name] = type(name, (Remote,), {
+                    "__slots__": (), "__module__": "student"})
             return kind(self, {"r": ref["r"]})
         raise wire.WireError("the student's kernel sent an unknown reference")
 
@@ -283,8 +284,10 @@ class JudgeSide(Endpoint):
         if message.get("op") != "call" or type(target) is not dict or set(target) != {"cb"}:
             raise PermissionError("student code may only call functions a test passed to it")
         fn = self._resolve(target)
-        kwargs = {str(k): v for k, v in self.decode(message.get("kwargs", []))}
-        return fn(*self.decode(message.get("args", [])), **kwargs)
+        # plain data only: a student object here would make the test function run operators
+        # in the student's kernel with the test's values (its expected target, say)
+        kwargs = {str(k): v for k, v in wire.decode(message.get("kwargs", []), _data_only)}
+        return fn(*wire.decode(message.get("args", []), _data_only), **kwargs)
 
     def error(self, name: str, text: str) -> BaseException:
         kind = _BUILTIN_ERRORS.get(name)
@@ -324,6 +327,11 @@ class JudgeSide(Endpoint):
             status = "dead"
         self.deadline = None
         return status
+
+
+def _data_only(ref: dict) -> Any:
+    raise TypeError("student code may pass only plain data (numbers, arrays, tensors, sympy "
+                    "expressions, containers) to a function a test gave it")
 
 
 class Remote:

@@ -155,6 +155,7 @@ def student_names():
         "Dual": Dual,
         "minimise": lambda f, x0: np.array([f(np.asarray(x0) + d) for d in (0.0, 1.0)]),
         "fails": lambda: [][1],
+        "spy": lambda f, x0: f(x0),
         "liar": lambda: Liar(3.0),
         "ask_judge": None,
     }
@@ -186,6 +187,13 @@ def test_student_objects_are_handles_whose_comparisons_are_refused(student_names
         d == 6.0  # noqa: B015
     with pytest.raises(TypeError, match="compared a student object"):
         bool(names["liar"]())
+
+
+def test_test_functions_receive_only_data_never_student_objects(student_names):
+    names, _ = student_names
+    target = np.array([1.0, -2.0])  # an expected value: must never reach the student's kernel
+    with pytest.raises(RuntimeError, match="only plain data"):  # as the student's code saw it
+        names["spy"](lambda z: float(np.sum((z - target) ** 2)), names["Dual"](1.0, 0.0))
 
 
 def test_student_errors_keep_their_builtin_type(student_names):
