@@ -43,7 +43,7 @@ def execute(path: Path, allow_errors: bool = False, env: dict | None = None,
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run ``python -m autograder ARGS`` in ``cwd`` as an instructor would."""
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+                          capture_output=True, text=True, timeout=1800)
 
 
 def score(result: dict) -> float:
