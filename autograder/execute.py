@@ -23,7 +23,7 @@ from nbgrader import utils as nbutils
 from autograder import sandbox
 from autograder.bridge import BRIDGE_ENV
 from autograder.client import Kernel, Run
-from autograder.kernel import LIMITS_ENV
+from autograder.kernel import LIMITS_ENV, PRELOAD_ENV
 from autograder.notebook import grade_id, is_answer, is_test
 
 # evaluated as a user expression: IPython's input transformers (which student code can
@@ -72,12 +72,16 @@ def defined_names(source: str) -> list[str]:
 
 class GradingRun:
     """Runs ``nb`` in place (see the module docstring). ``answers`` are the names the release's
-    answer cells define; ``folder`` is a private scratch folder of the grading task."""
+    answer cells define, ``preload`` the modules its locked cells import; ``spare``: launch
+    the next submission's student kernel while this one runs; ``label`` (the student) is
+    written next to the kernel's connection file, for whoever watches the processes."""
 
-    def __init__(self, nb: NotebookNode, answers: list[str], folder: Path, limits: Limits,
-                 env: dict[str, str], use_sandbox: bool = True, gpu: bool = False):
-        self.nb, self.answers, self.folder, self.limits = nb, answers, folder, limits
+    def __init__(self, nb: NotebookNode, answers: list[str], limits: Limits,
+                 env: dict[str, str], use_sandbox: bool = True, gpu: bool = False,
+                 preload: list[str] | None = None, spare: bool = True, label: str = ""):
+        self.nb, self.answers, self.limits = nb, answers, limits
         self.env, self.use_sandbox, self.gpu = env, use_sandbox, gpu
+        self.preload, self.spare, self.label = preload or [], spare, label
         self.log = RunLog()
         self.completed: list[int] = []  # cells replayed after a restart
         self.judge_pending: list[int] = []  # locked cells the judge has not run yet
@@ -88,36 +92,34 @@ class GradingRun:
         self.deadline = 0.0
 
     # --- kernels -------------------------------------------------------------------------------
-    def _student_kernel(self) -> Kernel:
-        self.starts += 1
-        sockets = self.folder / f"student-{self.starts}"
-        sockets.mkdir()
+    def _student_recipe(self) -> tuple[list[str], dict[str, str]]:
         limits = sandbox.Limits(memory_mb=self.limits.memory_mb,
                                 cpu_s=int(self.limits.notebook_s * 4 + 120))
-        env = {**self.env, BRIDGE_ENV: str(sockets / "bridge.sock"),
-               LIMITS_ENV: json.dumps(limits.__dict__)}
-        argv = [sys.executable, "-I", "-m", "autograder.kernel", "-f", "{connection_file}"]
-        if self.use_sandbox:
-            argv, cwd, spec_env = sandbox.command(argv, sockets, env, self.gpu), sockets, {}
-        else:
-            cwd = sockets / "work"
-            cwd.mkdir()
-            spec_env = {**env, "HOME": str(cwd)}
-        return Kernel("student", argv, spec_env, sockets, cwd, interrupt_mode="message")
+        env = {**self.env, LIMITS_ENV: json.dumps(limits.__dict__),
+               PRELOAD_ENV: ",".join(self.preload)}
+        return [sys.executable, "-I", "-m", "autograder.kernel", "-f", "{connection_file}"], env
 
     def _start_student(self, judge_ready: bool = True) -> None:
-        """Launch the student's kernel; its launcher connects once the judge listens."""
-        self.student = self._student_kernel()
-        path = self.folder / f"student-{self.starts}" / "bridge.sock"
-        if judge_ready:
-            self._judge_do(f"autograder.bridge.listen({str(path)!r})")
-        self.student.launch()
-        if not judge_ready:  # both start at once: the judge listens while the student starts
+        """Take the spare student kernel (or launch one) and connect it to the judge; then
+        launch the next spare, which starts while this one works."""
+        self.starts += 1
+        argv, env = self._student_recipe()
+        key = json.dumps([argv, env, self.use_sandbox, self.gpu], sort_keys=True)
+        spare = _SPARES.pop(key, None)
+        if spare is not None and not spare.alive():
+            _discard(spare)
+            spare = None
+        self.student = spare or _launch_student(argv, env, self.use_sandbox, self.gpu)
+        (self.student.folder / "grading").write_text(self.label)
+        path = self.student.folder / "bridge.sock"
+        if not judge_ready:  # both started at once: the judge listens once it is up
             self.judge.wait_ready()
             self._judge_do("import autograder.bridge")
-            self._judge_do(f"autograder.bridge.listen({str(path)!r})")
+        self._judge_do(f"autograder.bridge.listen({str(path)!r})")
         self.student.wait_ready()
         self._judge_do(f"autograder.bridge.accept({str(path)!r}, 60)")
+        if self.spare:
+            _SPARES[key] = _launch_student(argv, env, self.use_sandbox, self.gpu)
 
     def _start(self) -> None:
         self.judge, warm = _judge_kernel(self.env)
@@ -134,7 +136,7 @@ class GradingRun:
 
     def _stop(self, judge_healthy: bool = False) -> None:
         if self.student is not None:
-            self.student.stop()
+            _discard(self.student)
         if self.judge is not None and not judge_healthy:
             _WARM_JUDGES.pop(_judge_key(self.env), None)
             _discard(self.judge)
@@ -143,7 +145,7 @@ class GradingRun:
     def _restart_student(self, why: str) -> None:
         self.log.restarts += 1
         self.log.events.append(f"{why}; kernel restarted, earlier cells replayed")
-        self.student.stop()
+        _discard(self.student)
         self._start_student()
         self._replay()
 
@@ -154,7 +156,7 @@ class GradingRun:
             if run.status in ("timeout", "dead"):
                 self.log.events.append(f"replaying cell {index} failed; later cells may fail")
                 self.completed.remove(index)
-                self.student.stop()
+                _discard(self.student)
                 self._start_student()
 
     def _settle(self, label: str, run: Run, limit: float) -> None:
@@ -268,6 +270,29 @@ def _judge_kernel(env: dict[str, str]) -> tuple[Kernel, bool]:
     return kernel, False
 
 
+# The next student kernel of this process, launched while the current submission runs. It
+# never ran student code (a kernel serves one submission, then it is stopped); it has only
+# imported the modules the notebook's locked cells import.
+_SPARES: dict[str, Kernel] = {}
+
+
+def _launch_student(argv: list[str], env: dict[str, str], use_sandbox: bool,
+                    gpu: bool) -> Kernel:
+    """Start a student kernel in a folder of its own (connection files and the bridge's
+    socket; removed with the kernel); it connects to the judge once one listens there."""
+    folder = Path(tempfile.mkdtemp(prefix="cvcourse-student-"))
+    env = {**env, BRIDGE_ENV: str(folder / "bridge.sock")}
+    if use_sandbox:
+        argv, cwd, spec_env = sandbox.command(argv, folder, env, gpu), folder, {}
+    else:
+        cwd = folder / "work"
+        cwd.mkdir()
+        spec_env = {**env, "HOME": str(cwd)}
+    kernel = Kernel("student", argv, spec_env, folder, cwd, interrupt_mode="message")
+    kernel.launch()
+    return kernel
+
+
 def _discard(kernel: Kernel) -> None:
     kernel.stop()
     shutil.rmtree(kernel.folder, ignore_errors=True)
@@ -275,9 +300,10 @@ def _discard(kernel: Kernel) -> None:
 
 @atexit.register
 def _stop_judges() -> None:
-    for kernel in _WARM_JUDGES.values():
+    for kernel in [*_WARM_JUDGES.values(), *_SPARES.values()]:
         _discard(kernel)
     _WARM_JUDGES.clear()
+    _SPARES.clear()
 
 
 def _verdict_outputs(run: Run, label: str, limit: float) -> list[NotebookNode]:
@@ -309,6 +335,30 @@ def used_names(source: str) -> list[str]:
     except SyntaxError:
         return []
     return [node.id for node in ast.walk(tree) if isinstance(node, ast.Name)]
+
+
+def imported_modules(release: NotebookNode) -> list[str]:
+    """Modules the release's locked cells import (absolute imports), in order: the student's
+    kernel imports them before it is used (``autograder.kernel.preload``)."""
+    modules: list[str] = []
+    for cell in release.cells:
+        if cell.cell_type != "code" or not nbutils.is_locked(cell) or is_test(cell):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                found = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                # a name imported from a package may be a submodule (cvcourse.plot)
+                found = [node.module] + [f"{node.module}.{a.name}" for a in node.names
+                                         if a.name != "*"]
+            else:
+                continue
+            modules += [m for m in found if m not in modules]
+    return modules
 
 
 def answer_names(release: NotebookNode) -> list[str]:

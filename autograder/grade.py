@@ -4,6 +4,7 @@ records each result as it arrives, then exports grades, feedback and the class r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -175,9 +176,13 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
         futures: dict = {}
         done = as_completed()
 
+        slots = max(1, sum(client.nthreads().values()) or options.workers)
+
         def submit_next() -> None:
             if queue:
                 i, job = queue.pop(0)
+                # the worker that takes this job likely takes the one a full round later
+                job = dataclasses.replace(job, more_coming=len(queue) >= slots)
                 future = client.submit(grade_submission, job, key=f"grade-{job.student}-{i}",
                                        pure=False, resources=resources)
                 futures[future] = job
@@ -185,7 +190,7 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
 
         # only as many tasks as worker threads are out at once: a worker that dies holds no
         # queued submission, and Dask hands the next one to whichever worker is free
-        for _ in range(max(1, sum(client.nthreads().values()) or options.workers)):
+        for _ in range(slots):
             submit_next()
         bar = tqdm(total=len(jobs), desc=f"grading ({options.workers} workers)",
                    unit="submission", disable=options.quiet or not jobs)

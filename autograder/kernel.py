@@ -1,9 +1,11 @@
 """Launcher of the student's grading kernel, run inside the sandbox: it applies the resource
 limits (memory, CPU, processes, open files, file size), connects to the judge in the
-background, then starts an ordinary IPython kernel."""
+background, imports the modules the notebook's locked cells import, then starts an ordinary
+IPython kernel."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import resource
@@ -11,6 +13,7 @@ import threading
 import time
 
 LIMITS_ENV = "AUTOGRADER_LIMITS"
+PRELOAD_ENV = "AUTOGRADER_PRELOAD"  # comma-separated module names
 
 
 def apply_limits(limits: dict[str, int]) -> None:
@@ -31,12 +34,22 @@ def apply_limits(limits: dict[str, int]) -> None:
 def _connect_when_ready(path: str) -> None:
     from autograder import bridge
 
-    for _ in range(1200):  # the judge opens its socket while this kernel starts
+    while True:  # the judge opens its socket when this kernel is taken into use
         try:
             bridge.connect(path)
             return
         except OSError:
             time.sleep(0.05)
+
+
+def preload(names: list[str]) -> None:
+    """Import the notebook's modules now, so that its setup cell finds them loaded. A module
+    that fails to import is skipped: the cell that imports it reports the error itself."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the cell that imports it reports the error
+            continue
 
 
 def main() -> None:
@@ -46,6 +59,7 @@ def main() -> None:
     path = os.environ.pop(BRIDGE_ENV, "")
     if path:
         threading.Thread(target=_connect_when_ready, args=(path,), daemon=True).start()
+    preload([n for n in os.environ.pop(PRELOAD_ENV, "").split(",") if n])
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()

@@ -4,6 +4,7 @@ root (no source/, gradebook or reports/), as ``nobody`` when the grader runs as 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -40,12 +41,9 @@ def bwrap() -> str:
 
 def readable_paths() -> list[Path]:
     """What the kernel needs to read: the interpreter, the venv and the course packages."""
-    import autograder
-    import cvcourse
-
     paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
-    for package in (autograder, cvcourse):
-        folder = Path(package.__file__).resolve().parent
+    for package in ("autograder", "cvcourse"):  # found, not imported (cvcourse loads torch)
+        folder = Path(importlib.util.find_spec(package).origin).resolve().parent
         if not any(folder.is_relative_to(p) for p in paths):
             paths.add(folder)
     return sorted(paths)

@@ -25,7 +25,7 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from autograder import integrity
-from autograder.execute import GradingRun, Limits, answer_names
+from autograder.execute import GradingRun, Limits, answer_names, imported_modules
 from autograder.notebook import grade_id, is_manual, is_test, points
 
 
@@ -44,6 +44,7 @@ class GradeJob:
     device: str = "cpu"
     threads: int = 1  # math threads for the kernel (cores shared between workers)
     sandbox: bool = True  # run the student's kernel in the bubblewrap sandbox
+    more_coming: bool = True  # this worker likely grades another one: start its kernel now
 
 
 def sha256(data: bytes | None) -> str | None:
@@ -137,7 +138,6 @@ def grade_submission(job: GradeJob) -> dict:
     try:
         private = scratch / "private"
         private.mkdir()
-        (scratch / "kernels").mkdir()
         db = private / "gradebook.db"
         db.write_bytes(job.gradebook)
         release = nbformat.reads(job.release.decode(), as_version=4)
@@ -153,8 +153,9 @@ def grade_submission(job: GradeJob) -> dict:
                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(job.threads),
                "MKL_NUM_THREADS": str(job.threads)}
-        log = GradingRun(nb, answer_names(release), scratch / "kernels", job.limits, env,
-                         use_sandbox=job.sandbox, gpu=job.device == "cuda").run()
+        log = GradingRun(nb, answer_names(release), job.limits, env, use_sandbox=job.sandbox,
+                         gpu=job.device == "cuda", preload=imported_modules(release),
+                         spare=job.more_coming, label=job.student).run()
         nb, _ = LimitOutput(config=Config(job.config)).preprocess(nb, {})
         tests = {}
         for cell in nb.cells:

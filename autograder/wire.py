@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import struct
 import sys
@@ -31,8 +32,11 @@ class WireError(ValueError):
 
 
 # --- framing ------------------------------------------------------------------------------------
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=True)
+
+
 def pack(message: dict) -> bytes:
-    body = json.dumps(message, separators=(",", ":"), allow_nan=True).encode()
+    body = _JSON.encode(message).encode()
     if len(body) > MAX_FRAME:
         raise WireError(f"message of {len(body) / 2**20:.0f} MiB is over the "
                         f"{MAX_FRAME // 2**20} MiB limit")
@@ -221,13 +225,23 @@ def _shape(shape: Any) -> tuple[int, ...]:
     return tuple(dims)
 
 
+_DTYPES: dict[str, np.dtype] = {}  # the allowed dtypes seen so far
+
+
+def _dtype(name: Any) -> np.dtype:
+    dt = _DTYPES.get(name) if type(name) is str else None
+    if dt is None:
+        if type(name) is not str or not _NUMPY_DTYPE.match(name):
+            raise WireError(f"arrays of dtype {name!r} cannot be transferred")
+        dt = _DTYPES[name] = np.dtype(name)
+    return dt
+
+
 def _decode_array(body: Any) -> np.ndarray:
     dtype, shape, raw = _list(body)
-    if type(dtype) is not str or not _NUMPY_DTYPE.match(dtype):
-        raise WireError(f"arrays of dtype {dtype!r} cannot be transferred")
+    dt = _dtype(dtype)
     dims, data = _shape(shape), _unb64(raw)
-    dt = np.dtype(dtype)
-    if dt.itemsize * int(np.prod(dims, dtype=np.int64)) != len(data):
+    if dt.itemsize * math.prod(dims) != len(data):
         raise WireError("array data does not match its shape")
     return np.frombuffer(data, dtype=dt).reshape(dims).copy()
 
@@ -244,7 +258,7 @@ def _decode_tensor(body: Any) -> Any:
     torch_dtype = getattr(torch, dtype)
     storage = torch.int16 if dtype == "bfloat16" else torch_dtype
     itemsize = torch.empty((), dtype=storage).element_size()
-    if itemsize * int(np.prod(dims, dtype=np.int64)) != len(data):
+    if itemsize * math.prod(dims) != len(data):
         raise WireError("tensor data does not match its shape")
     flat = torch.frombuffer(bytearray(data), dtype=storage) if data else \
         torch.empty(0, dtype=storage)

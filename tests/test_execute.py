@@ -95,9 +95,8 @@ def graded(tmp_path_factory):
 
     paths = [str(secret), autograder.__file__, "/etc/hostname"]
     nb = notebook(paths)
-    folder = tmp_path_factory.mktemp("kernels")
-    log = GradingRun(nb, list(EXERCISES), folder, Limits(cell_s=8, notebook_s=600,
-                                                         memory_mb=2048), {}).run()
+    log = GradingRun(nb, list(EXERCISES), Limits(cell_s=8, notebook_s=600, memory_mb=2048),
+                     {}).run()
     scores = {grade_id(c)[5:]: nbutils.determine_grade(c)[0] for c in nb.cells
               if grade_id(c).startswith("test-")}
     errors = {grade_id(c)[5:]: [o.get("ename") for o in c.outputs if o.output_type == "error"]
