@@ -11,7 +11,7 @@ SUBMISSIONS ?= submitted
 WORKERS     ?= 2
 DEVICE      ?= cpu
 
-.PHONY: setup demo test lint release build check grade bench clean
+.PHONY: setup demo test test-fast lint release build check grade bench clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,10 @@ lint: $(STAMP)
 
 test: lint
 	$(PY) -m pytest -n 2 --dist loadscope --durations=20
+
+# everything but the tests marked slow (notebooks, kernels, nbgrader runs): under a minute
+test-fast: lint
+	$(PY) -m pytest -n 2 -m "not slow" --durations=10
 
 release build: $(STAMP)
 	$(PY) -m autograder build

@@ -54,3 +54,34 @@ def score(result: dict) -> float:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+# --- time per notebook, and what nine notebooks would take ------------------------------------
+NOTEBOOKS_PLANNED = 9  # the course's blueprint (COURSE.md)
+_SECONDS: dict[str, float] = {}
+_STARTED = time.perf_counter()
+
+
+def pytest_runtest_logreport(report) -> None:
+    """Runs where the reports arrive (the xdist controller): add each test phase's time to
+    the notebook its id names."""
+    for name in ASSIGNMENTS:
+        if name in report.nodeid:
+            _SECONDS[name] = _SECONDS.get(name, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    if not _SECONDS or hasattr(config, "workerinput"):
+        return
+    workers = max(1, int(getattr(config.option, "numprocesses", 0) or 1))
+    wall = time.perf_counter() - _STARTED
+    per_notebook = sum(_SECONDS.values()) / len(_SECONDS)
+    projected = wall + (NOTEBOOKS_PLANNED - len(_SECONDS)) * per_notebook / workers
+    write = terminalreporter.write_line
+    write("")
+    write("test time per notebook (seconds of test time, all phases, summed over workers):")
+    for name, seconds in sorted(_SECONDS.items()):
+        write(f"  {name:<24} {seconds:8.1f} s")
+    write(f"  this run: {wall / 60:.1f} min on {workers} worker(s); at {NOTEBOOKS_PLANNED} "
+          f"notebooks (+{per_notebook:.0f} s each, spread over the workers): "
+          f"{projected / 60:.1f} min (budget 40)")

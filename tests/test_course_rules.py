@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ASSIGNMENTS, ROOT
 
+from autograder.mutants import Mutant, rerun_rule_violations
 from autograder.notebook import (
     HIDDEN_BEGIN,
     HIDDEN_END,
@@ -39,7 +40,7 @@ def release(name: str):
     return read(ROOT / "release" / name / f"{name}.ipynb")
 
 
-def load_mutants(name: str) -> dict[str, str]:
+def load_mutants(name: str) -> list[Mutant]:
     path = ROOT / "tests" / "mutants" / f"{name}.py"
     assert path.is_file(), f"{path} is missing: every exercise needs a known-wrong version"
     spec = importlib.util.spec_from_file_location(f"mutants_{name}", path)
@@ -148,10 +149,21 @@ def test_walkthrough_is_complete_without_hidden_tests_and_has_slides(name):
 
 @pytest.mark.parametrize("name", ASSIGNMENTS)
 def test_every_exercise_has_a_known_wrong_implementation(name):
-    answers = {grade_id(c) for c in source(name).cells if is_answer(c)}
+    nb = source(name)
+    answers = {grade_id(c): c.source for c in nb.cells if is_answer(c)}
     mutants = load_mutants(name)
-    missing, unknown = sorted(answers - set(mutants)), sorted(set(mutants) - answers)
+    named = {m.answer for m in mutants}
+    missing, unknown = sorted(set(answers) - named), sorted(named - set(answers))
     assert not missing and not unknown, f"mutants missing for {missing}, unknown {unknown}"
+    for mutant in mutants:  # each still patches the current solution (MutantError otherwise)
+        assert mutant.apply(answers[mutant.answer]) != answers[mutant.answer]
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_a_test_cell_depends_only_on_its_own_exercise(name):
+    """The rule that lets the mutant check rerun only one exercise's tests: a test cell uses
+    no name from another exercise's answer, an editable demonstration cell or another test."""
+    assert rerun_rule_violations(source(name)) == []
 
 
 def test_paths_exist():
