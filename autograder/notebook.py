@@ -5,6 +5,7 @@ Built on nbgrader's own cell predicates so the course and nbgrader never disagre
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,3 +128,50 @@ def normalise(nb: NotebookNode, slug: str) -> NotebookNode:
 def dumps(nb: NotebookNode) -> str:
     """Serialise deterministically (nbformat's JSON with a final newline)."""
     return nbformat.writes(nb) + "\n"
+
+
+def _code_lines(source: str) -> list[str]:
+    """A cell's statements for comparison: stripped, without blank lines, comments, imports,
+    docstrings and solution or hidden-test markers."""
+    lines = source.split("\n")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        tree = None
+    skip: set[int] = set()
+    for node in ast.walk(tree) if tree is not None else []:
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and \
+                isinstance(getattr(body[0], "value", None), ast.Constant) and \
+                isinstance(body[0].value.value, str):
+            skip.update(range(body[0].lineno - 1, body[0].end_lineno))
+    kept = []
+    for index, line in enumerate(lines):
+        text = line.strip()
+        if index in skip or not text or text.startswith(("#", "import ", "from ")):
+            continue
+        kept.append(text)
+    return kept
+
+
+def duplicated_blocks(notebooks: dict[str, NotebookNode], window: int = 4) -> list[str]:
+    """Runs of ``window`` statements that occur in more than one code cell of the given
+    notebooks (code to move into ``cvcourse`` or ``autograder.checks``), with where. Answer
+    cells are left out: each exercise is written from scratch on purpose."""
+    where: dict[str, list[str]] = {}
+    for name, nb in notebooks.items():
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or is_answer(cell):
+                continue
+            lines = _code_lines(cell.source)
+            label = f"{name}:{grade_id(cell) or f'cell {index}'}"
+            for start in range(len(lines) - window + 1):
+                places = where.setdefault("\n".join(lines[start:start + window]), [])
+                if label not in places:
+                    places.append(label)
+    found, reported = [], set()
+    for block, places in where.items():
+        if len(places) > 1 and tuple(places) not in reported:
+            reported.add(tuple(places))
+            found.append(f"{' and '.join(places)} repeat:\n    {block.splitlines()[0]} ...")
+    return found

@@ -15,6 +15,8 @@ from tiny_course import meta, tiny_course
 
 from autograder.feedback import HIDDEN_NOTE, hide_hidden_tests
 
+pytestmark = pytest.mark.slow  # every test here runs nbgrader or the build
+
 
 # built once per xdist worker; `--dist loadscope` (Makefile) keeps this module on one worker
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from autograder.notebook import (
     KERNELSPEC,
     SOLUTION_BEGIN,
     SOLUTION_END,
+    duplicated_blocks,
     exercises,
     grade_id,
     is_answer,
@@ -169,3 +170,15 @@ def test_a_test_cell_depends_only_on_its_own_exercise(name):
 def test_paths_exist():
     for name in ASSIGNMENTS:
         assert Path(ROOT / "release" / name / f"{name}.ipynb").is_file()
+
+
+def test_duplicated_blocks_finds_code_pasted_into_two_cells():
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    helper = "def slide(s):\n    '''Doc.'''\n    y = s * 2\n    z = y + 1\n    return z\n"
+    one = new_notebook(cells=[new_code_cell("import math\n" + helper + "print(slide(1))")])
+    two = new_notebook(cells=[new_code_cell("# the same, pasted\n" + helper)])
+    found = duplicated_blocks({"one": one, "two": two})
+    assert len(found) == 1 and found[0].startswith("one:cell 0 and two:cell 0 repeat")
+    two.cells[0].source = helper.replace("y + 1", "y + 2")
+    assert duplicated_blocks({"one": one, "two": two}) == []

@@ -424,3 +424,34 @@ def test_seed_accepts_numpy_integers():
 def test_image_grid_titles_must_match_images():
     with pytest.raises(ValueError, match="2 images but 1 titles"):
         plot.image_grid([np.zeros((2, 2)), np.ones((2, 2))], titles=["only one"])
+
+
+# --- the lectures' example functions ---------------------------------------------------------
+@pytest.mark.parametrize("t", [-2.0, 0.0, 1.3, 4.5])
+def test_gradients_example_and_its_derivative_match_sympy_and_torch(t):
+    from cvcourse import slides
+
+    exact = float(sympy_value(slides.GRADIENTS_EXPR, {slides.T: t}))
+    assert slides.gradients_f(t) == pytest.approx(exact, rel=1e-13, abs=1e-15)
+    derivative = float(sympy_value(slides.GRADIENTS_EXPR.diff(slides.T), {slides.T: t}))
+    assert slides.gradients_df(t) == pytest.approx(derivative, rel=1e-12, abs=1e-14)
+    tt = torch.tensor(t, dtype=torch.float64, requires_grad=True)
+    (torch.exp(tt / 2) * torch.sin(tt / 3) ** 2).backward()
+    assert slides.gradients_df(t) == pytest.approx(tt.grad.item(), rel=1e-12, abs=1e-14)
+
+
+def test_surface_gradient_matches_torch_autograd():
+    from cvcourse import slides
+
+    for w in np.random.default_rng(0).uniform(-2.5, 2.5, size=(5, 2)):
+        wt = torch.tensor(w, requires_grad=True)
+        value = -torch.cos((wt[0] - 0.1) * wt[1]) ** 2 - wt[0] * torch.sin(3 * wt[0] + wt[1])
+        value.backward()
+        assert slides.surface_f(w) == pytest.approx(value.item(), rel=1e-12)
+        np.testing.assert_allclose(slides.surface_grad(w), wt.grad.numpy(), rtol=1e-10)
+    grid = slides.surface(np.zeros((3, 4)), np.ones((3, 4)))
+    assert grid.shape == (3, 4)
+
+
+def sympy_value(expr, values):
+    return expr.subs(values).evalf(30)

@@ -17,6 +17,8 @@ from tiny_course import tiny_course
 
 from autograder.sample import write_sample_class
 
+pytestmark = pytest.mark.slow  # grades a sample class end to end
+
 # cell limit well above a cold `import torch` on a loaded 2-core machine, far below a hang
 FAST = ["--cell-timeout", "20", "--notebook-timeout", "120", "--memory-mb", "1024"]
 
