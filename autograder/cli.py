@@ -70,13 +70,12 @@ def _grade(args: argparse.Namespace) -> int:
                            limits=limits, scheduler=args.scheduler, sandbox=not args.no_sandbox)
     summary = grade(root, args.assignment, Path(args.submissions), options)
     results = summary["results"]
-    width = max([len(r["student"]) for r in results] + [7])
+    width = max([len(r.student) for r in results] + [7])
     print(f"\n{'student':<{width}}  status   score        flags  runtime")
-    for r in sorted(results, key=lambda r: r["student"]):
-        got = sum(t["score"] for t in r["tests"].values())
-        top = sum(t["max"] for t in r["tests"].values())
-        print(f"{r['student']:<{width}}  {r['status']:<7}  {got:5.1f}/{top:<5.1f}  "
-              f"{len(r['flags']):5d}  {r['runtime_s']:6.1f} s")
+    for r in sorted(results, key=lambda r: r.student):
+        top = sum(t.max for t in r.tests.values())
+        print(f"{r.student:<{width}}  {r.status:<7}  {r.points:5.1f}/{top:<5.1f}  "
+              f"{len(r.flags):5d}  {r.runtime_s:6.1f} s")
     print(f"\n{summary['found']} submissions, {summary['graded']} graded now, "
           f"{summary['skipped']} already graded (use --force to regrade), "
           f"{summary['wall_s']:.1f} s")

@@ -24,6 +24,7 @@ from autograder.build import BuildError, assignments, nbgrader, prepare_workspac
 from autograder.collect import Submission, find_submissions
 from autograder.execute import Limits
 from autograder.report import write_report
+from autograder.result import GRADED, GradeResult
 from autograder.sandbox import bwrap
 from autograder.task import GradeJob, empty_result, grade_submission, sha256
 from autograder.validate import course_config
@@ -103,12 +104,12 @@ def _already_graded(paths: CoursePaths, submission: Submission) -> bool:
     if not path.is_file():
         return False
     try:
-        recorded = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        recorded = GradeResult.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError):
         return False
     # a submission whose grading crashed (a lost worker ...) is graded again on a rerun
-    return recorded.get("sha256") == sha256(submission.notebook) and \
-        recorded.get("status") in ("graded", "corrupt", "missing")
+    return recorded.sha256 == sha256(submission.notebook) and \
+        recorded.status in (GRADED, "corrupt", "missing")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -118,11 +119,10 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def record(paths: CoursePaths, result: dict) -> None:
+def record(paths: CoursePaths, result: GradeResult) -> None:
     """Write one result: autograded notebook, gradebook scores (nbgrader's SaveAutoGrades),
     then result.json last, which marks the submission as done for a resumed run."""
-    student, name = result["student"], paths.assignment
-    notebook = result.pop("notebook", None)
+    student, name, notebook = result.student, paths.assignment, result.notebook
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy SAWarning noise
     with Gradebook(paths.db_url) as gb:
         gb.update_or_create_student(student)
@@ -141,7 +141,7 @@ def record(paths: CoursePaths, result: dict) -> None:
                 grade.auto_score = 0
                 grade.needs_manual_grade = False
             gb.db.commit()
-    _write_atomic(paths.result(student), json.dumps(result, indent=1))
+    _write_atomic(paths.result(student), json.dumps(result.to_json(), indent=1))
 
 
 def _cluster(options: GradeOptions):
@@ -212,7 +212,7 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
             cluster.close()
 
 
-def _crashed(job: GradeJob, why: str) -> dict:
+def _crashed(job: GradeJob, why: str) -> GradeResult:
     return empty_result(job, "error", f"grading crashed: {why}"[:500])
 
 
@@ -231,12 +231,12 @@ def export(paths: CoursePaths) -> dict[str, Path]:
     return out
 
 
-def load_results(paths: CoursePaths) -> list[dict]:
+def load_results(paths: CoursePaths) -> list[GradeResult]:
     results = []
     for path in sorted((paths.reports / "results").glob("*.json")):
         try:
-            results.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
+            results.append(GradeResult.from_json(json.loads(path.read_text())))
+        except (OSError, ValueError):  # unreadable: that submission is graded again
             continue
     return results
 

@@ -1,5 +1,5 @@
 """The class report an instructor opens after grading: one self-contained, offline HTML file
-(inline CSS, figures as base64 PNG) built from the per-submission result dicts."""
+(inline CSS, figures as base64 PNG) built from the per-submission results."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-GRADED = "graded"
+from autograder.result import GRADED, GradeResult
+
 FULL_MARKS_TOL = 1e-9  # a score within this of the maximum counts as full marks
 MAX_TICK_LABELS = 80  # runtime figure: above this many students, drop the per-bar names
 LABEL_CHARS = 24  # longer student ids are clipped in figures (tables show them in full)
@@ -40,25 +41,23 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 # --- numbers --------------------------------------------------------------------------------
-def _total(result: dict) -> float:
+def _total(result: GradeResult) -> float:
     """Autograded points of one submission; a non-graded submission scores 0."""
-    if result.get("status") != GRADED:
-        return 0.0
-    return float(sum(t["score"] for t in result.get("tests", {}).values()))
+    return result.points
 
 
-def _test_maxima(graded: list[dict]) -> dict[str, float]:
+def _test_maxima(graded: list[GradeResult]) -> dict[str, float]:
     """Each autograded test's maximum, in notebook order (first graded result, then new ids)."""
     maxima: dict[str, float] = {}
     for result in graded:
-        for grade_id, test in result.get("tests", {}).items():
-            maxima.setdefault(grade_id, float(test["max"]))
+        for grade_id, test in result.tests.items():
+            maxima.setdefault(grade_id, float(test.max))
     return maxima
 
 
-def _full_marks(result: dict, grade_id: str, max_score: float) -> bool:
-    test = result.get("tests", {}).get(grade_id)
-    return test is not None and test["score"] >= max_score - FULL_MARKS_TOL
+def _full_marks(result: GradeResult, grade_id: str, max_score: float) -> bool:
+    test = result.tests.get(grade_id)
+    return test is not None and test.score >= max_score - FULL_MARKS_TOL
 
 
 def _percent(points: float | None, max_points: float) -> float | None:
@@ -67,21 +66,21 @@ def _percent(points: float | None, max_points: float) -> float | None:
     return 100.0 * points / max_points
 
 
-def _manual_pending(results: list[dict]) -> dict[str, dict]:
+def _manual_pending(results: list[GradeResult]) -> dict[str, dict]:
     """Manually graded cells: their points and how many submissions still need grading."""
     pending: dict[str, dict] = {}
     for result in results:
-        for grade_id, cell in result.get("manual", {}).items():
+        for grade_id, cell in result.manual.items():
             entry = pending.setdefault(grade_id, {"max": float(cell["max"]), "submissions": 0})
             entry["submissions"] += 1
     return pending
 
 
-def summarise(results: list[dict]) -> dict:
+def summarise(results: list[GradeResult]) -> dict:
     """The numbers the report shows. Mean, median and pass rates are over graded submissions
     only (None / empty when there are none); a test passes on full marks, so a 0-point test
     is always passed."""
-    graded = [r for r in results if r.get("status") == GRADED]
+    graded = [r for r in results if r.graded]
     test_max = _test_maxima(graded)
     max_points = float(sum(test_max.values()))
     scores = [_total(r) for r in graded]
@@ -89,7 +88,7 @@ def summarise(results: list[dict]) -> dict:
     median = float(statistics.median(scores)) if scores else None
     statuses: dict[str, int] = {}
     for result in results:
-        statuses[result.get("status", "?")] = statuses.get(result.get("status", "?"), 0) + 1
+        statuses[result.status] = statuses.get(result.status, 0) + 1
     return {
         "n_submissions": len(results),
         "n_graded": len(graded),
@@ -104,8 +103,8 @@ def summarise(results: list[dict]) -> dict:
         "pass_rate": {g: sum(_full_marks(r, g, m) for r in graded) / len(graded)
                       for g, m in test_max.items()},
         "manual": _manual_pending(results),
-        "flagged": {r["student"]: len(r["flags"]) for r in results if r.get("flags")},
-        "total": {r["student"]: _total(r) for r in results},
+        "flagged": {r.student: len(r.flags) for r in results if r.flags},
+        "total": {r.student: _total(r) for r in results},
     }
 
 
@@ -191,14 +190,14 @@ def _pass_rate_figure(pass_rate: dict[str, float]) -> str:
     return _img(fig, "Pass rate per test")
 
 
-def _runtime_figure(results: list[dict], device: str) -> str:
+def _runtime_figure(results: list[GradeResult], device: str) -> str:
     n = len(results)
     fig = Figure(figsize=(min(16, max(6, 2 + 0.25 * n)), 3.8), layout="constrained")
     ax = fig.add_subplot()
-    colours = ["#4c72b0" if r.get("status") == GRADED else "#bbbbbb" for r in results]
-    ax.bar(range(n), [float(r.get("runtime_s", 0.0)) for r in results], color=colours)
+    colours = ["#4c72b0" if r.graded else "#bbbbbb" for r in results]
+    ax.bar(range(n), [float(r.runtime_s) for r in results], color=colours)
     if n <= MAX_TICK_LABELS:
-        names = [_clip(str(r["student"]), LABEL_CHARS) for r in results]
+        names = [_clip(str(r.student), LABEL_CHARS) for r in results]
         ax.set_xticks(range(n), names, rotation=90,
                       fontsize=7, parse_math=False)
     else:
@@ -235,15 +234,15 @@ def _header(summary: dict, meta: dict) -> str:
     return f'<header><h1>{title}</h1><dl class="meta">{rows}</dl><nav>{nav}</nav></header>'
 
 
-def _scores_section(results: list[dict], summary: dict) -> str:
-    scores = [_total(r) for r in results if r.get("status") == GRADED]
+def _scores_section(results: list[GradeResult], summary: dict) -> str:
+    scores = [_total(r) for r in results if r.graded]
     body = (_score_figure(scores, summary["max_points"]) if scores
             else _note("No graded submissions: there is no score distribution to plot."))
     return f'<section id="scores"><h2>Score distribution</h2>{body}</section>'
 
 
-def _tests_section(results: list[dict], summary: dict) -> str:
-    graded = [r for r in results if r.get("status") == GRADED]
+def _tests_section(results: list[GradeResult], summary: dict) -> str:
+    graded = [r for r in results if r.graded]
     if not summary["pass_rate"]:
         body = _note("No graded submissions with autograded tests: no pass rates to show.")
     else:
@@ -261,55 +260,55 @@ def _tests_section(results: list[dict], summary: dict) -> str:
     return f'<section id="tests"><h2>Pass rate per test</h2>{body}</section>'
 
 
-def _flags_section(results: list[dict]) -> str:
-    rows = [_row([_td(r["student"]), _td(f["cell"]), _td(f["line"], True),
+def _flags_section(results: list[GradeResult]) -> str:
+    rows = [_row([_td(r.student), _td(f["cell"]), _td(f["line"], True),
                   f"<td><pre><code>{escape(str(f['code']))}</code></pre></td>", _td(f["reason"])])
-            for r in results for f in r.get("flags", [])]
-    body = (_note(f"{len({r['student'] for r in results if r.get('flags')})} submission(s) "
+            for r in results for f in r.flags]
+    body = (_note(f"{len({r.student for r in results if r.flags})} submission(s) "
                   f"flagged by the integrity checks: review before releasing grades.", "warn")
             + _table(["student", "cell", "line", "code", "reason"], rows)
             if rows else _note("No submissions were flagged."))
     return f'<section id="flags"><h2>Flagged submissions</h2>{body}</section>'
 
 
-def _runtime_section(results: list[dict], meta: dict) -> str:
+def _runtime_section(results: list[GradeResult], meta: dict) -> str:
     body = (_runtime_figure(results, str(meta.get("device", "?"))) if results
             else _note("No submissions: there are no runtimes to plot."))
     return f'<section id="runtime"><h2>Runtime per submission</h2>{body}</section>'
 
 
-def _details(result: dict) -> str:
+def _details(result: GradeResult) -> str:
     """Events, the reason a submission was not graded, and failed-test messages, escaped."""
-    lines = [result.get("reason", "")] if result.get("status") != GRADED else []
-    lines += list(result.get("events", []))
-    lines += [f"{g}: {t['score']:g}/{t['max']:g} {t.get('message', '')}".rstrip()
-              for g, t in result.get("tests", {}).items()
-              if result.get("status") == GRADED and t["score"] < t["max"] - FULL_MARKS_TOL]
+    lines = [result.reason] if not result.graded else []
+    lines += list(result.events)
+    lines += [f"{g}: {t.score:g}/{t.max:g} {t.message}".rstrip()
+              for g, t in result.tests.items()
+              if result.graded and t.score < t.max - FULL_MARKS_TOL]
     items = "".join(f"<li>{escape(str(line))}</li>" for line in lines if line)
     return f'<td><ul class="cells">{items}</ul></td>' if items else "<td></td>"
 
 
-def _students_section(results: list[dict], summary: dict) -> str:
+def _students_section(results: list[GradeResult], summary: dict) -> str:
     max_points = summary["max_points"]
     rows = []
-    for r in sorted(results, key=lambda r: str(r["student"])):
-        total, n_flags = _total(r), len(r.get("flags", []))
-        css = "flagged" if n_flags else ("" if r.get("status") == GRADED else "notgraded")
+    for r in sorted(results, key=lambda r: str(r.student)):
+        total, n_flags = _total(r), len(r.flags)
+        css = "flagged" if n_flags else ("" if r.graded else "notgraded")
         rows.append(_row([
-            _td(r["student"]), _td(r.get("status", "?")),
+            _td(r.student), _td(r.status),
             _td(f"{_num(total)} / {_num(max_points)}", True),
             _td(_pct(_percent(total, max_points)), True),
-            _td(_duration(r.get("runtime_s")), True), _td(n_flags, True), _details(r)], css))
+            _td(_duration(r.runtime_s), True), _td(n_flags, True), _details(r)], css))
     body = (_table(["student", "status", "points", "percent", "runtime", "flags",
                     "events / reason / failed tests"], rows)
             if rows else _note("No submissions."))
     return f'<section id="students"><h2>Students</h2>{body}</section>'
 
 
-def render(results: list[dict], meta: dict) -> str:
+def render(results: list[GradeResult], meta: dict) -> str:
     """The report as one HTML string (see :func:`write_report`)."""
     summary = summarise(results)
-    ordered = sorted(results, key=lambda r: str(r["student"]))
+    ordered = sorted(results, key=lambda r: str(r.student))
     parts = [_header(summary, meta), _scores_section(results, summary),
              _tests_section(results, summary), _flags_section(ordered),
              _runtime_section(ordered, meta), _students_section(results, summary)]
@@ -320,8 +319,8 @@ def render(results: list[dict], meta: dict) -> str:
             + "\n".join(parts) + "\n</body></html>\n")
 
 
-def write_report(results: list[dict], meta: dict, path: Path) -> Path:
-    """Write the class report for ``results`` (one dict per submission) to ``path``; returns it."""
+def write_report(results: list[GradeResult], meta: dict, path: Path) -> Path:
+    """Write the class report for ``results`` (one per submission) to ``path``; returns it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(results, meta), encoding="utf-8")

@@ -27,6 +27,7 @@ from traitlets.config import Config
 from autograder import integrity
 from autograder.execute import GradingRun, Limits, answer_names, imported_modules
 from autograder.notebook import grade_id, is_manual, is_test, points
+from autograder.result import GRADED, GradeResult, TestScore
 
 
 @dataclass
@@ -51,14 +52,12 @@ def sha256(data: bytes | None) -> str | None:
     return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
-def empty_result(job: GradeJob, status: str, reason: str) -> dict:
+def empty_result(job: GradeJob, status: str, reason: str) -> GradeResult:
     release = nbformat.reads(job.release.decode(), as_version=4)
-    tests = {grade_id(c): {"score": 0.0, "max": points(c), "message": reason}
+    tests = {grade_id(c): TestScore(0.0, points(c), reason)
              for c in release.cells if is_test(c)}
-    return {"student": job.student, "assignment": job.assignment, "status": status,
-            "reason": reason, "sha256": sha256(job.notebook), "tests": tests,
-            "manual": _manual(release), "flags": [], "events": [], "runtime_s": 0.0,
-            "device": job.device, "worker": socket.gethostname(), "notebook": None}
+    return GradeResult(job.student, job.assignment, status, reason, sha256(job.notebook), tests,
+                       _manual(release), device=job.device, worker=socket.gethostname())
 
 
 def _manual(nb: NotebookNode) -> dict:
@@ -124,7 +123,7 @@ def _message(cell: NotebookNode) -> str:
     return ""
 
 
-def grade_submission(job: GradeJob) -> dict:
+def grade_submission(job: GradeJob) -> GradeResult:
     """Grade one submission (runs on a Dask worker); see the module docstring."""
     if job.notebook is None:
         return empty_result(job, "missing", job.problem or "no notebook submitted")
@@ -161,15 +160,13 @@ def grade_submission(job: GradeJob) -> dict:
         for cell in nb.cells:
             if is_test(cell):
                 score, top = nbutils.determine_grade(cell)
-                tests[grade_id(cell)] = {"score": float(score or 0), "max": float(top),
-                                         "message": _message(cell)}
+                tests[grade_id(cell)] = TestScore(float(score or 0), float(top), _message(cell))
         events = [f"restored deleted cells: {', '.join(restored)}"] if restored else []
         events += [f"ignored copies of cells: {', '.join(copies)}"] if copies else []
-        return {"student": job.student, "assignment": job.assignment, "status": "graded",
-                "reason": "", "sha256": sha256(job.notebook), "tests": tests,
-                "manual": _manual(nb), "flags": flags, "events": events + log.events,
-                "runtime_s": round(time.monotonic() - start, 2), "device": _device(job.device),
-                "worker": socket.gethostname(), "notebook": nbformat.writes(nb)}
+        return GradeResult(job.student, job.assignment, GRADED, "", sha256(job.notebook), tests,
+                           _manual(nb), flags, events + log.events,
+                           round(time.monotonic() - start, 2), _device(job.device),
+                           socket.gethostname(), nbformat.writes(nb))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

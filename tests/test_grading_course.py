@@ -28,7 +28,7 @@ def test_course_notebooks_grade_cleanly_through_the_pipeline(name, tmp_path):
     submit(incoming.parent, "stub", name, release)
     shutil.move(tmp_path / "submitted", incoming)
     summary = grade(course, name, incoming, GradeOptions(workers=2, quiet=True))
-    got = {r["student"]: r for r in summary["results"]}
+    got = {r.student: r.to_json() for r in summary["results"]}
     model, stub = got["model"], got["stub"]
     assert model["status"] == "graded" and model["flags"] == [] and model["events"] == []
     assert all(t["score"] == t["max"] > 0 for t in model["tests"].values()), model["tests"]

@@ -4,6 +4,7 @@ checked for figures, escaping, flags, edge cases and being fully offline."""
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import matplotlib
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.report import summarise, write_report
+from autograder.result import GradeResult
 
 MAX = {"test-a": 2.0, "test-b": 3.0, "test-zero": 0.0, "test-d": 5.0}  # notebook order
 INJECTION = "<script>alert(1)</script>"
@@ -36,11 +38,11 @@ META = {"assignment": "01_optimization", "course_id": "cv-2025", "device": "cuda
 
 def make_result(student: str, status: str = "graded", scores: dict | None = None,
                 reason: str = "", flags: list | None = None, events: list | None = None,
-                order: list[str] | None = None) -> dict:
-    """One submission's result dict, as the grader writes it."""
+                order: list[str] | None = None) -> GradeResult:
+    """One submission's result, as the grader stores it."""
     scores = scores or {}
     ids = order or list(scores)
-    return {
+    return GradeResult.from_json({
         "student": student, "assignment": "01_optimization", "status": status, "reason": reason,
         "tests": {g: {"score": scores[g], "max": MAX[g],
                       "message": "" if scores[g] == MAX[g] else f"<b>{g}</b> wrong value"}
@@ -48,10 +50,10 @@ def make_result(student: str, status: str = "graded", scores: dict | None = None
         "manual": {"answer-discuss": {"max": 2.0}} if status == "graded" else {},
         "flags": flags or [], "events": events or [], "runtime_s": 4.0 + len(student) / 10,
         "device": META["device"], "worker": "w0",
-    }
+    })
 
 
-def class_results() -> list[dict]:
+def class_results() -> list[GradeResult]:
     results = [make_result(s, scores=sc) for s, sc in SCORES.items() if s != "cheater"]
     results.insert(2, make_result("cheater", scores=SCORES["cheater"], flags=FLAGS,
                                   events=["cell test-d timed out after 10 s; kernel restarted"],
@@ -177,3 +179,14 @@ def test_odd_ids_render_without_touching_the_callers_matplotlib(
     text = path.read_text(encoding="utf-8")
     assert html.escape(odd) in text and text.count("data:image/png;base64,") == 3
     assert matplotlib.rcParams._get("backend") == backend
+
+
+def test_a_result_survives_its_json_and_bad_records_are_refused() -> None:
+    result = class_results()[2]
+    again = GradeResult.from_json(json.loads(json.dumps(result.to_json())))
+    assert again == result and again.points == 10.0 and "notebook" not in result.to_json()
+    assert class_results()[-1].points == 0.0  # not graded: no points
+    for bad in ([], {"student": "x"}, {"student": "x", "assignment": "a", "status": "graded",
+                                       "tests": {"t": {"score": "lots"}}}):
+        with pytest.raises(ValueError):
+            GradeResult.from_json(bad)
