@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import cmath
 import math
+import types
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -28,6 +29,10 @@ _np_array, _np_abs, _np_isnan = np.array, np.abs, np.isnan
 _np_argmax, _np_unravel, _np_any = np.argmax, np.unravel_index, np.any
 _np_maximum, _np_count, _np_isinf = np.maximum, np.count_nonzero, np.isinf
 _np_zeros = np.zeros
+_callable, _getattr = callable, getattr
+_t_tensor, _t_from_numpy, _t_float64 = torch.tensor, torch.from_numpy, torch.float64
+_t_backward, _t_numel = torch.Tensor.backward, torch.Tensor.numel
+_TracebackType = types.TracebackType
 _np_ndarray, _np_generic = np.ndarray, np.generic
 _np_float64 = np.float64
 _Tensor, _Parameter = torch.Tensor, torch.nn.Parameter
@@ -119,8 +124,8 @@ def as_array(value: Any, name: str = "result") -> np.ndarray:
     return array
 
 
-def _shape_of(value: Any) -> tuple[int, ...]:
-    return _tuple(_int(s) for s in as_array(value).shape)
+def _shape_of(value: Any, name: str = "result") -> tuple[int, ...]:
+    return _tuple(_int(s) for s in as_array(value, name).shape)
 
 
 # --- comparisons ------------------------------------------------------------------------------
@@ -191,15 +196,18 @@ def assert_close(
         )
 
 
-def rel_error(a: Any, b: Any) -> float:
+def relative_error(a: Any, b: Any) -> float:
     """``max |a - b| / max(1e-8, |a| + |b|)``: a scale-free error, ~1e-7 or less when equal."""
     x = as_array(a).astype(_np_float64)
     y = as_array(b).astype(_np_float64)
     if x.shape != y.shape:
-        raise CheckFailure(f"rel_error: shapes {x.shape} and {y.shape} differ")
+        raise CheckFailure(f"relative_error: shapes {x.shape} and {y.shape} differ")
     if x.size == 0:
         return 0.0
     return _float((_np_abs(x - y) / _np_maximum(1e-8, _np_abs(x) + _np_abs(y))).max())
+
+
+rel_error = relative_error  # the name cs231n's notebooks use
 
 
 def _plain(value: Any, name: str) -> Any:
@@ -227,8 +235,9 @@ def assert_equal(actual: Any, expected: Any, *, name: str = "result", inputs: An
 
 
 def assert_shape(actual: Any, shape: tuple[int, ...], *, name: str = "result") -> None:
-    """The value's shape (numpy or torch) is exactly ``shape``."""
-    got = _shape_of(actual)
+    """The value's shape (numpy or torch) is exactly ``shape``; a failure names ``name``, the
+    shape it got and, for something that is no array, its type."""
+    got = _shape_of(actual, name)
     if got != _tuple(shape):
         raise CheckFailure(f"{name}: shape {got}, expected {_tuple(shape)}")
 
@@ -320,3 +329,144 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: Any, h: float = 1e-6
         flat[i] = old
         gflat[i] = (f_plus - f_minus) / (2 * h)
     return grad
+
+
+# --- counting calls -----------------------------------------------------------------------------
+class CountingFunction:
+    """``fn`` wrapped so a test can read how often student code called it.
+
+    ``count`` is the number of calls so far; with ``record=True``, ``inputs`` holds a float64
+    copy of the first argument of every call, in order (what the function was evaluated at).
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, record: bool = False) -> None:
+        self.fn = fn
+        self.count = 0
+        self.record = record
+        self.inputs: list[np.ndarray] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        if self.record:
+            self.inputs.append(_np_array(args[0] if args else None, dtype=_np_float64))
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"count_calls({_getattr(self.fn, '__name__', 'fn')}): {self.count} calls"
+
+
+def count_calls(fn: Callable[..., Any], *, record: bool = False) -> CountingFunction:
+    """Wrap ``fn`` to count its calls (``.count``) and, with ``record``, their points
+    (``.inputs``); pass the wrapper to student code instead of ``fn``."""
+    return CountingFunction(fn, record=record)
+
+
+# --- gradients: torch autograd and finite differences as references ----------------------------
+def torch_value_and_grad(f: Callable[[torch.Tensor], torch.Tensor], x: Any) -> tuple[float, Any]:
+    """Value and gradient of ``f`` at ``x`` by torch autograd, in float64.
+
+    ``f`` takes a float64 tensor of x's shape (a 0-d tensor for a number ``x``) and returns a
+    one-element tensor. The gradient is a float for a number ``x``, otherwise a numpy array of
+    x's shape (zeros where ``f`` does not depend on x).
+    """
+    point = as_array(x, "x").astype(_np_float64)
+    leaf = _t_tensor(point, dtype=_t_float64, requires_grad=True)
+    out = f(leaf)
+    if not _is_one_of(_type(out), (_Tensor, _Parameter)) or _t_numel(out) != 1:
+        raise CheckFailure(f"torch_value_and_grad: f must return a one-element tensor, "
+                           f"got {_what(out)}")
+    if out.requires_grad:  # a constant f has no graph: its gradient stays zero
+        _t_backward(out.reshape(()))
+    value = _float(_t_numpy(_t_cpu(_t_detach(out))).reshape(-1)[0])
+    grad = leaf.grad
+    grad = _np_zeros(point.shape) if grad is None else _t_numpy(_t_cpu(_t_detach(grad))).copy()
+    return value, (_float(grad) if point.ndim == 0 else grad)
+
+
+def _torch_as_numpy_function(f: Callable[[torch.Tensor], torch.Tensor]) -> Callable:
+    def on_array(v: np.ndarray) -> float:
+        return _float(_t_numpy(_t_detach(f(_t_from_numpy(v)))).reshape(-1)[0])
+
+    return on_array
+
+
+def assert_gradient(
+    grad: Any,
+    f: Callable[[torch.Tensor], torch.Tensor],
+    x: Any,
+    *,
+    max_rel_error: float = 1e-7,
+    against: tuple[str, ...] = ("autograd", "numerical"),
+    h: float = 1e-6,
+    name: str = "gradient",
+    inputs: Any = None,
+) -> None:
+    """The gradient ``grad`` of ``f`` at ``x`` agrees, by ``relative_error``, with torch
+    autograd and/or with a central-difference gradient of ``f`` (``against``).
+
+    ``grad`` is the value to check, or a function called once with a float64 copy of ``x``.
+    ``f`` takes a float64 tensor of x's shape and returns a one-element tensor.
+    """
+    point = as_array(x, "x").astype(_np_float64)
+    actual = grad(point.copy()) if _callable(grad) else grad
+    actual = as_array(actual, name).astype(_np_float64)
+    if actual.shape != point.shape:
+        raise CheckFailure(f"{name}: shape {_tuple(actual.shape)}, expected the shape of x, "
+                           f"{_tuple(point.shape)}{_describe_input(inputs)}")
+    references = {
+        "autograd": lambda: torch_value_and_grad(f, point)[1],
+        "numerical": lambda: numerical_gradient(_torch_as_numpy_function(f), point, h),
+    }
+    for reference in against:
+        if reference not in references:
+            raise ValueError(f"against: {reference!r} is not 'autograd' or 'numerical'")
+        expected = as_array(references[reference](), f"{reference} {name}")
+        error = relative_error(actual, expected)
+        if not error <= max_rel_error:
+            flat_a, flat_e = actual.reshape(-1), expected.reshape(-1)
+            ratio = _np_abs(flat_a - flat_e) / _np_maximum(1e-8, _np_abs(flat_a) + _np_abs(flat_e))
+            worst = _int(_np_argmax(ratio))
+            where = _tuple(_int(i) for i in _np_unravel(worst, point.shape)) if point.ndim else ()
+            at = f" at index {where}" if point.ndim else ""
+            raise CheckFailure(
+                f"{name}: relative error {error:.3g} against the {reference} gradient, "
+                f"allowed {max_rel_error:g}\n"
+                f"  worst{at}: expected {flat_e[worst].item()!r}, got {flat_a[worst].item()!r}"
+                f"{_describe_input(inputs)}"
+            )
+
+
+# --- tracebacks that end in the test cell ---------------------------------------------------------
+def _without_own_frames(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The traceback without the frames of this module, as a new chain (tb is not changed)."""
+    kept = []
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") != __name__:
+            kept.append(tb)
+        tb = tb.tb_next
+    chain = None
+    for entry in reversed(kept):
+        chain = _TracebackType(chain, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return chain
+
+
+def _show_failure(shell: Any, etype: type, value: BaseException, tb: Any,
+                  tb_offset: int | None = None) -> None:
+    """IPython handler for CheckFailure: the usual error output, minus the frames of this
+    module, so a failing check points at the test line and shows its message (IPython always
+    shows the innermost frame, even one marked ``__tracebackhide__``)."""
+    shell.showtraceback((etype, value, _without_own_frames(tb)), tb_offset=tb_offset)
+
+
+def _install_traceback_trimming() -> None:
+    """Register _show_failure in a running IPython kernel unless another handler is set."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and not shell.custom_exceptions:
+        shell.set_custom_exc((CheckFailure,), _show_failure)
+
+
+_install_traceback_trimming()

@@ -37,8 +37,9 @@ CONTAINERS = {"sys.modules", *IMPORT_HOOKS}  # mutating these in place is tamper
 MUTATORS = set("update append extend insert pop popitem clear remove setdefault register "
                "unregister __setitem__ __delitem__".split())
 VERDICT_HELPERS = set("assert_close assert_equal assert_shape assert_sympy_equal assert_raises "
-                      "check passed".split())
-CHECK_NAMES = VERDICT_HELPERS | {"rel_error", "numerical_gradient", "as_array"}
+                      "assert_gradient check passed".split())
+CHECK_NAMES = VERDICT_HELPERS | {"rel_error", "relative_error", "numerical_gradient", "as_array",
+                                 "count_calls", "torch_value_and_grad"}
 FUNCTION_SLOTS = {"__code__", "__defaults__", "__kwdefaults__"}
 SETATTRS = {"setattr", "delattr", "object.__setattr__", "object.__delattr__", "type.__setattr__"}
 NAMESPACES = {"globals", "locals", "vars"}  # called without arguments: the student's namespace

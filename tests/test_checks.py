@@ -18,16 +18,21 @@ import torch
 
 from autograder.checks import (
     CheckFailure,
+    CountingFunction,
     as_array,
     assert_close,
     assert_equal,
+    assert_gradient,
     assert_raises,
     assert_shape,
     assert_sympy_equal,
     check,
+    count_calls,
     numerical_gradient,
     passed,
     rel_error,
+    relative_error,
+    torch_value_and_grad,
 )
 
 x_sym, t_sym = sympy.symbols("x t")
@@ -415,6 +420,10 @@ def _lies():
     }
 
 
+def _sum_of_sin(v):
+    return torch.sin(v).sum()
+
+
 def _verdicts_under_attack(monkeypatch, names):
     """Run a fixed battery of checks with the named lies in place; return the outcomes, after
     every replacement has been undone."""
@@ -436,6 +445,8 @@ def _verdicts_under_attack(monkeypatch, names):
         "shape torch wrong": lambda: assert_shape(torch.zeros(2, 3), (3, 2)),
         "check false": lambda: check(False, "no"),
         "check int": lambda: check(1, "no"),
+        "gradient right": lambda: assert_gradient(np.cos(grad_x), _sum_of_sin, grad_x),
+        "gradient wrong": lambda: assert_gradient(np.sin(grad_x), _sum_of_sin, grad_x),
     }
     values = {
         "rel_error": lambda: rel_error(a, b),
@@ -469,6 +480,8 @@ _EXPECTED_OUTCOMES = {
     "shape torch wrong": "fail",
     "check false": "fail",
     "check int": "fail",
+    "gradient right": "pass",
+    "gradient wrong": "fail",
 }
 
 
@@ -733,6 +746,14 @@ def test_assert_shape_names_both_shapes(value):
     assert "(2, 3, 1)" in failure(assert_shape, value, (2, 3, 1))
 
 
+@pytest.mark.parametrize("value, type_name", [(None, "NoneType"), ("abc", "str"),
+                                              ({"a": 1}, "dict")], ids=repr)
+def test_assert_shape_names_the_value_and_what_it_got_when_it_is_no_array(value, type_name):
+    """Does a value that has no shape fail with the given name and its type, not 'result'?"""
+    message = failure(assert_shape, value, (2, 3), name="history")
+    assert message.startswith("history: ") and type_name in message
+
+
 def test_assert_shape_rejects_cheats():
     assert "LyingTensor" in failure(assert_shape, CHEATS["LyingTensor"](), (3,))
 
@@ -992,3 +1013,165 @@ def test_numerical_gradient_is_not_fooled_by_a_function_that_mutates_its_argumen
 
 def test_rel_error_of_empty_arrays_is_zero():
     assert rel_error([], []) == 0.0
+
+
+# --- relative_error ---------------------------------------------------------------------------
+def test_relative_error_is_rel_error_and_the_cs231n_formula():
+    rng = np.random.default_rng(21)
+    x, y = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    assert relative_error is rel_error
+    assert relative_error(x, y) == pytest.approx(cs231n_rel_error(x, y), rel=1e-12)
+    assert relative_error(2.0, 2.0) == 0.0
+    assert relative_error(1.0, 3.0) == pytest.approx(0.5, rel=1e-15)  # |1 - 3| / (1 + 3)
+    assert "relative_error: shapes (2,) and (3,)" in failure(relative_error, [1, 2], [1, 2, 3])
+
+
+# --- count_calls --------------------------------------------------------------------------------
+def test_count_calls_counts_every_call_and_returns_what_fn_returns():
+    counted = count_calls(np.sin)
+    assert isinstance(counted, CountingFunction) and counted.count == 0
+    values = [counted(v) for v in (0.0, 0.5, 1.0)]
+    assert counted.count == 3 and counted.inputs == []
+    assert values == [np.sin(0.0), np.sin(0.5), np.sin(1.0)]
+    assert count_calls(lambda a, b=1: a * b)(3, b=4) == 12  # keyword arguments reach fn
+
+
+def test_count_calls_records_float64_copies_of_the_points_in_order():
+    """Does a recorded point keep the value it had at the call, even when the caller changes
+    its array afterwards (as an fd_gradient that perturbs x in place would)?"""
+    counted = count_calls(lambda z: float(np.sum(z**2)), record=True)
+    z = np.array([1, 2])
+    counted(z)
+    z[0] = 5
+    counted(z)
+    counted(0.25)
+    assert counted.count == 3
+    assert [p.dtype for p in counted.inputs] == [np.float64] * 3
+    assert [p.tolist() for p in counted.inputs] == [[1.0, 2.0], [5.0, 2.0], 0.25]
+
+
+def test_count_calls_counts_calls_made_by_an_optimiser():
+    """Is the count the number of evaluations scipy itself reports?"""
+    from scipy.optimize import minimize, rosen
+
+    counted = count_calls(rosen)
+    result = minimize(counted, np.array([-1.2, 1.0]), method="Nelder-Mead")
+    assert counted.count == result.nfev > 0
+
+
+# --- torch_value_and_grad -----------------------------------------------------------------------
+def test_torch_value_and_grad_of_a_scalar_function_matches_the_closed_form():
+    value, grad = torch_value_and_grad(lambda t: torch.exp(t / 2) * torch.sin(t / 3) ** 2, 1.3)
+    assert type(value) is float and type(grad) is float
+    assert value == pytest.approx(math.exp(0.65) * math.sin(1.3 / 3) ** 2, rel=1e-14)
+    closed_form = math.exp(0.65) * (math.sin(1.3 / 3) ** 2 / 2
+                                    + 2 / 3 * math.sin(1.3 / 3) * math.cos(1.3 / 3))
+    assert grad == pytest.approx(closed_form, rel=1e-14)
+    assert grad == pytest.approx(0.65553, abs=5e-6)  # the slide's published value
+
+
+def test_torch_value_and_grad_of_a_quadratic_form_is_the_closed_form_gradient():
+    rng = np.random.default_rng(22)
+    A, b, x = rng.normal(size=(4, 4)), rng.normal(size=4), rng.normal(size=4)
+    x_before = x.copy()
+    At, bt = torch.from_numpy(A), torch.from_numpy(b)
+    value, grad = torch_value_and_grad(lambda v: 0.5 * v @ At @ v + bt @ v, x)
+    assert value == pytest.approx(0.5 * x @ A @ x + b @ x, rel=1e-12)
+    assert grad.dtype == np.float64 and grad.shape == (4,)
+    assert np.abs(grad - (0.5 * (A + A.T) @ x + b)).max() < 1e-12
+    assert np.array_equal(x, x_before)
+
+
+def test_torch_value_and_grad_takes_several_scalars_as_a_list_and_gives_zeros_for_unused():
+    value, grad = torch_value_and_grad(lambda v: v[0] * v[1] + v[0], [2, -3])
+    assert value == 2 * -3 + 2 and grad.tolist() == [-3 + 1, 2]
+    _, grad = torch_value_and_grad(lambda v: torch.tensor(1.0, dtype=torch.float64), [1.0, 2.0])
+    assert grad.tolist() == [0.0, 0.0]
+
+
+def test_torch_value_and_grad_rejects_a_non_scalar_output():
+    assert "one-element tensor" in failure(torch_value_and_grad, lambda v: v * 2, [1.0, 2.0])
+    assert "builtins.float" in failure(torch_value_and_grad, lambda v: 1.0, 1.0)
+
+
+# --- assert_gradient ----------------------------------------------------------------------------
+def _rosenbrock(v):
+    return (1 - v[0]) ** 2 + 100 * (v[1] - v[0] ** 2) ** 2
+
+
+def test_assert_gradient_passes_scipys_rosenbrock_gradient_against_both_references():
+    from scipy.optimize import rosen_der
+
+    for point in ([-1.2, 1.0], [0.3, 0.7], [1.0, 1.0 + 1e-3]):
+        x = np.array(point)
+        assert assert_gradient(rosen_der(x), _rosenbrock, x, max_rel_error=1e-7) is None
+        assert_gradient(rosen_der, _rosenbrock, x, max_rel_error=1e-7)  # a gradient function
+
+
+def test_assert_gradient_checks_a_forward_difference_only_to_its_accuracy():
+    """Is a forward difference (error ~ h) accepted at a loose tolerance against autograd, and
+    rejected at a tight one, as its relative error says?"""
+    x = np.array([0.4, -1.1, 2.0])
+    h = 1e-4
+    f = np.vectorize(math.sin)
+    forward = (f(x + h) - f(x)) / h
+    error = cs231n_rel_error(forward, np.cos(x))
+    assert 1e-6 < error < 1e-3
+    assert_gradient(forward, _sum_of_sin, x, max_rel_error=2 * error, against=("autograd",))
+    message = failure(assert_gradient, forward, _sum_of_sin, x, max_rel_error=error / 2,
+                      against=("autograd",), name="dL/dx")
+    assert message.startswith(f"dL/dx: relative error {error:.3g} against the autograd gradient")
+
+
+def test_assert_gradient_fails_naming_the_reference_the_worst_entry_and_the_input():
+    x = np.array([[0.3, -1.2], [2.0, 0.7]])
+    wrong = np.cos(x)
+    wrong[1, 0] += 0.1
+    for reference in ("autograd", "numerical"):
+        message = failure(assert_gradient, wrong, _sum_of_sin, x, against=(reference,),
+                          inputs={"x": 1})
+        assert f"against the {reference} gradient, allowed 1e-07" in message
+        assert "worst at index (1, 0)" in message and message.endswith("input: x=1")
+        assert f"got {float(wrong[1, 0])!r}" in message
+
+
+def test_assert_gradient_rejects_a_wrong_shape_and_an_unknown_reference():
+    x = np.zeros(3)
+    assert "shape (2,), expected the shape of x, (3,)" in failure(
+        assert_gradient, np.zeros(2), _sum_of_sin, x)
+    with pytest.raises(ValueError, match="finite"):
+        assert_gradient(np.cos(x), _sum_of_sin, x, against=("finite",))
+
+
+# --- tracebacks of failing checks in a notebook -------------------------------------------------
+def test_a_failing_check_in_a_kernel_shows_the_message_and_no_frame_of_checks(tmp_path):
+    """Does a failing check in a real IPython kernel report the check's message with a
+    traceback that ends at the test line (no frame from autograder/checks.py), while the cell
+    still counts as failed and other errors keep their full traceback?"""
+    import nbformat
+    from conftest import execute
+    from nbclient.exceptions import CellExecutionError
+
+    cells = [
+        "import autograder.checks\nimport numpy as np",
+        "from autograder.checks import assert_close\n\n"
+        "assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.5]), name='w')",
+        "def shapes():\n    autograder.checks.assert_shape(np.zeros(3), (2,), name='path')\n"
+        "shapes()",
+        "autograder.checks.numerical_gradient(lambda v: 1 / 0, np.zeros(1))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    path = tmp_path / "failing.ipynb"
+    nbformat.write(nb, path)
+    ran, _ = execute(path, allow_errors=True)
+    errors = [[o for o in c.outputs if o.output_type == "error"] for c in ran.cells]
+    assert [len(e) for e in errors] == [0, 1, 1, 1]
+    plain = [re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(e[0].traceback)) for e in errors[1:]]
+    assert errors[1][0].ename == "CheckFailure"
+    assert errors[1][0].evalue.startswith("w: 1 of 2 values differ")
+    assert "----> 3 assert_close(" in plain[0] and "checks.py" not in plain[0]
+    assert "path: shape (3,), expected (2,)" in plain[1] and "checks.py" not in plain[1]
+    assert "in shapes()" in plain[1]  # the test's own frames stay
+    assert "ZeroDivisionError" in plain[2] and "checks.py" in plain[2]  # others untouched
+    with pytest.raises(CellExecutionError, match="values differ"):
+        execute(path)

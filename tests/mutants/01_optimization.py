@@ -22,4 +22,6 @@ MUTANTS = [
            "equations = [sympy.diff(lagrangian, u) for u in variables]"),
     Mutant("projected-gradient-descent", "projects onto A w = 0, ignoring b",
            "A @ z - b)", "A @ z)"),
+    Mutant("max-stable-lr", "returns 1 / lambda_max instead of 2 / lambda_max",
+           "return float(2.0 / eigenvalues.max())", "return float(1.0 / eigenvalues.max())"),
 ]
