@@ -1144,6 +1144,7 @@ def test_assert_gradient_rejects_a_wrong_shape_and_an_unknown_reference():
 
 
 # --- tracebacks of failing checks in a notebook -------------------------------------------------
+@pytest.mark.slow
 def test_a_failing_check_in_a_kernel_shows_the_message_and_no_frame_of_checks(tmp_path):
     """Does a failing check in a real IPython kernel report the check's message with a
     traceback that ends at the test line (no frame from autograder/checks.py), while the cell

@@ -182,3 +182,8 @@ def test_duplicated_blocks_finds_code_pasted_into_two_cells():
     assert len(found) == 1 and found[0].startswith("one:cell 0 and two:cell 0 repeat")
     two.cells[0].source = helper.replace("y + 1", "y + 2")
     assert duplicated_blocks({"one": one, "two": two}) == []
+
+
+def test_no_code_is_pasted_between_notebook_cells():
+    """Helpers that tests or demonstrations repeat belong in autograder.checks or cvcourse."""
+    assert duplicated_blocks({name: source(name) for name in ASSIGNMENTS}) == []
