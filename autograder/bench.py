@@ -41,7 +41,7 @@ def bench(root: Path, assignment: str, k: int, workers: int) -> str:
             sync_gradebook(CoursePaths(piped, assignment))  # as nbgrader's generate_assignment
             options = GradeOptions(workers=n, force=True, quiet=True, limits=Limits())
             summary = grade(piped, assignment, piped / "submitted", options)
-            one = statistics.median(r["runtime_s"] for r in summary["results"])
+            one = statistics.median(r.runtime_s for r in summary["results"])
             rows.append((f"autograder grade, {n} worker(s)", n, summary["grading_s"], one))
     base = rows[0][2]
     lines = [f"{k} submissions of {assignment}, {os.cpu_count()} CPU cores",
