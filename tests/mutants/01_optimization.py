@@ -22,6 +22,6 @@ MUTANTS = [
            "equations = [sympy.diff(lagrangian, u) for u in variables]"),
     Mutant("projected-gradient-descent", "projects onto A w = 0, ignoring b",
            "A @ z - b)", "A @ z)"),
-    Mutant("max-stable-lr", "returns 1 / lambda_max instead of 2 / lambda_max",
+    Mutant("max-stable-lr", "returns 1 / a_max instead of 2 / a_max",
            "return float(2.0 / eigenvalues.max())", "return float(1.0 / eigenvalues.max())"),
 ]
