@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 from autograder.build import BuildError, generate_release, nbgrader, prepare_workspace
+from autograder.course import Course
 from autograder.execute import Limits
-from autograder.grade import CoursePaths, GradeOptions, grade, sync_gradebook
+from autograder.grade import GradeOptions, grade, sync_gradebook
 from autograder.notebook import read
 from autograder.submission import fill, model_answers, submit
 
@@ -20,7 +21,7 @@ from autograder.submission import fill, model_answers, submit
 def _course(root: Path, assignment: str, folder: Path, k: int) -> Path:
     course = prepare_workspace(root, assignment, folder)
     release = read(generate_release(course, assignment) / f"{assignment}.ipynb")
-    answers = model_answers(read(course / "source" / assignment / f"{assignment}.ipynb"))
+    answers = model_answers(read(Course(course).assignment(assignment).source))
     for i in range(k):
         submit(course, f"student-{i:03d}", assignment, fill(release, answers))
     return course
@@ -38,7 +39,8 @@ def bench(root: Path, assignment: str, k: int, workers: int) -> str:
         rows.append(("nbgrader autograde (sequential)", 1, time.perf_counter() - start, None))
         for n in sorted({1, workers}):
             piped = _course(root, assignment, Path(tmp) / f"pipeline-{n}", k)
-            sync_gradebook(CoursePaths(piped, assignment))  # as nbgrader's generate_assignment
+            # record the assignment in the gradebook, as nbgrader's generate_assignment does
+            sync_gradebook(Course(piped).assignment(assignment))
             options = GradeOptions(workers=n, force=True, quiet=True, limits=Limits())
             summary = grade(piped, assignment, piped / "submitted", options)
             one = statistics.median(r.runtime_s for r in summary["results"])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from autograder.course import CONFIG, Assignment, Course, CourseError
 from autograder.notebook import (
     HIDDEN_BEGIN,
     HIDDEN_END,
@@ -27,34 +28,13 @@ from autograder.notebook import (
     strip_region,
 )
 
-CONFIG = "nbgrader_config.py"
+
+class BuildError(CourseError):
+    """The course cannot be built (an nbgrader step failed, a notebook is inconsistent)."""
 
 
-class BuildError(RuntimeError):
-    """The course cannot be built (missing config, unknown assignment, nbgrader failed)."""
-
-
-def course_root(start: Path | None = None) -> Path:
-    """The folder holding ``nbgrader_config.py``, searching upwards from ``start`` (or cwd)."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / CONFIG).is_file() and (folder / "source").is_dir():
-            return folder
-    raise BuildError(f"no course found: no {CONFIG} with a source/ folder above {here}")
-
-
-def assignments(root: Path) -> list[str]:
-    """Assignment names: ``source/NN_slug/`` folders that hold ``NN_slug.ipynb``, in order."""
-    return sorted(p.parent.name for p in (root / "source").glob("*/*.ipynb")
-                  if p.stem == p.parent.name)
-
-
-def _select(root: Path, names: list[str] | None) -> list[str]:
-    known = assignments(root)
-    for name in names or []:
-        if name not in known:
-            raise BuildError(f"unknown assignment {name!r}; known: {', '.join(known) or 'none'}")
-    return names or known
+def _select(course: Course, names: list[str] | None) -> list[str]:
+    return [course.assignment(name).name for name in names] if names else course.assignments()
 
 
 def nbgrader(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -68,10 +48,10 @@ def nbgrader(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def prepare_workspace(root: Path, name: str, workspace: Path) -> Path:
     """Lay out a scratch nbgrader course at ``workspace``: the course config and assignment
     ``name``'s source folder, its notebook in normal form. Returns the workspace."""
-    src_dir = root / "source" / name
-    dest = workspace / "source" / name
+    src_dir = Course(root).assignment(name).source_dir
+    dest = Assignment(Course(workspace), name).source_dir
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(root / CONFIG, workspace / CONFIG)
+    shutil.copy2(Course(root).config_file, workspace / CONFIG)
     for extra in src_dir.iterdir():
         if extra.name.startswith(".") or extra.name == f"{name}.ipynb":
             continue
@@ -87,11 +67,11 @@ def prepare_workspace(root: Path, name: str, workspace: Path) -> Path:
 def generate_release(workspace: Path, name: str) -> Path:
     """Run nbgrader generate_assignment for ``name`` in the course at ``workspace`` (its own
     gradebook there), returning the generated ``release/NAME`` folder."""
+    course = Course(workspace)
     result = nbgrader(["generate_assignment", name, "--force", "--log-level=ERROR",
                        f"--CourseDirectory.root={workspace}",
-                       f"--CourseDirectory.db_url=sqlite:///{workspace / 'gradebook.db'}"],
-                      cwd=workspace)
-    out = workspace / "release" / name
+                       f"--CourseDirectory.db_url={course.db_url}"], cwd=workspace)
+    out = Assignment(course, name).release_dir
     if result.returncode != 0 or not out.is_dir():
         tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
         raise BuildError(f"nbgrader generate_assignment {name} failed:\n  " + "\n  ".join(tail))
@@ -137,17 +117,17 @@ def walkthrough(source: NotebookNode, name: str) -> NotebookNode:
 def _expected_files(root: Path, names: list[str], scratch: Path) -> dict[Path, Path | str]:
     """Map each generated path (relative to root) to its new content (a file or a string)."""
     files: dict[Path, Path | str] = {}
+    course = Course(root)
     for name in names:
-        src_path = root / "source" / name / f"{name}.ipynb"
-        source = normalise(read(src_path), name)
-        _check_grade_ids(source, src_path)
-        files[src_path.relative_to(root)] = dumps(source)
-        files[Path("notebooks") / f"{name}.ipynb"] = dumps(walkthrough(source, name))
-        workspace = prepare_workspace(root, name, scratch / name)
-        release = generate_release(workspace, name)
+        paths = course.assignment(name)
+        source = normalise(read(paths.source), name)
+        _check_grade_ids(source, paths.source)
+        files[paths.source.relative_to(root)] = dumps(source)
+        files[paths.walkthrough.relative_to(root)] = dumps(walkthrough(source, name))
+        release = generate_release(prepare_workspace(root, name, scratch / name), name)
         for path in sorted(release.rglob("*")):
             if path.is_file():
-                files[Path("release") / name / path.relative_to(release)] = path
+                files[paths.release_dir.relative_to(root) / path.relative_to(release)] = path
     return files
 
 
@@ -175,7 +155,8 @@ def build(root: Path, names: list[str] | None = None, check: bool = False) -> li
 
     Returns the relative paths that were stale; in check mode nothing is written.
     """
-    selected = _select(root, names)
+    course = Course(root)
+    selected = _select(course, names)
     if not selected:
         raise BuildError(f"{root / 'source'}: no assignments (want source/NN_slug/NN_slug.ipynb)")
     try:
@@ -183,7 +164,7 @@ def build(root: Path, names: list[str] | None = None, check: bool = False) -> li
             files = _expected_files(root, selected, Path(tmp))
             stale = [str(rel) for rel, content in files.items() if not _same(root / rel, content)]
             for name in selected:
-                extra = [p for p in (root / "release" / name).rglob("*") if p.is_file()
+                extra = [p for p in Assignment(course, name).release_dir.rglob("*") if p.is_file()
                          and p.relative_to(root) not in files]
                 stale += [str(p.relative_to(root)) + " (not generated by the build)" for p in extra]
             if not check:
@@ -195,7 +176,7 @@ def build(root: Path, names: list[str] | None = None, check: bool = False) -> li
                     else:
                         target.write_text(content)
                 for name in selected:
-                    for p in (root / "release" / name).rglob("*"):
+                    for p in Assignment(course, name).release_dir.rglob("*"):
                         if p.is_file() and p.relative_to(root) not in files:
                             p.unlink()
     except NotebookError as err:

@@ -19,15 +19,16 @@ import sys
 import time
 from pathlib import Path
 
-from autograder.build import BuildError, build, course_root
+from autograder.build import build
 from autograder.collect import CollectError
+from autograder.course import Course, CourseError
 from autograder.notebook import NotebookError
 from autograder.sandbox import SandboxUnavailable
 from autograder.validate import validate
 
 
 def _build(args: argparse.Namespace) -> int:
-    root = course_root()
+    root = Course.find().root
     start = time.perf_counter()
     stale = build(root, args.assignments or None, check=args.check)
     took = time.perf_counter() - start
@@ -45,7 +46,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    root = course_root()
+    root = Course.find().root
     worst = 0
     for path in args.notebooks:
         start = time.perf_counter()
@@ -63,7 +64,7 @@ def _grade(args: argparse.Namespace) -> int:
     from autograder.execute import Limits
     from autograder.grade import GradeOptions, grade
 
-    root = course_root()
+    root = Course.find().root
     limits = Limits(cell_s=args.cell_timeout, notebook_s=args.notebook_timeout,
                     memory_mb=args.memory_mb)
     options = GradeOptions(workers=args.workers, device=args.device, force=args.force,
@@ -87,7 +88,7 @@ def _grade(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     from autograder.sample import write_sample_class
 
-    students = write_sample_class(course_root(), args.assignment, Path(args.out),
+    students = write_sample_class(Course.find().root, args.assignment, Path(args.out),
                                   zips=not args.no_zip)
     print(f"wrote {len(students)} sample submissions to {args.out}: {', '.join(students)}")
     return 0
@@ -96,7 +97,7 @@ def _sample(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from autograder.bench import bench
 
-    print(bench(course_root(), args.assignment, args.submissions, args.workers))
+    print(bench(Course.find().root, args.assignment, args.submissions, args.workers))
     return 0
 
 
@@ -142,6 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (BuildError, NotebookError, CollectError, SandboxUnavailable, ValueError) as err:
+    except (CourseError, NotebookError, CollectError, SandboxUnavailable, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

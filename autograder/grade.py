@@ -20,14 +20,14 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 from tqdm import tqdm
 
-from autograder.build import BuildError, assignments, nbgrader, prepare_workspace
+from autograder.build import BuildError, nbgrader, prepare_workspace
 from autograder.collect import Submission, find_submissions
+from autograder.course import Assignment, Course, CourseError
 from autograder.execute import Limits
 from autograder.report import write_report
 from autograder.result import GRADED, GradeResult
 from autograder.sandbox import bwrap
 from autograder.task import GradeJob, empty_result, grade_submission, sha256
-from autograder.validate import course_config
 
 
 @dataclass
@@ -43,52 +43,25 @@ class GradeOptions:
     sandbox: bool = True  # student kernels in bubblewrap (see autograder.sandbox)
 
 
-@dataclass
-class CoursePaths:
-    """Where the pipeline reads and writes, all under the course root (nbgrader's layout)."""
-
-    root: Path
-    assignment: str
-
-    @property
-    def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'gradebook.db'}"
-
-    def result(self, student: str) -> Path:
-        # not under autograded/: nbgrader copies that folder into the students' feedback
-        return self.reports / "results" / f"{student}.json"
-
-    def autograded(self, student: str) -> Path:
-        return self.root / "autograded" / student / self.assignment / f"{self.assignment}.ipynb"
-
-    @property
-    def reports(self) -> Path:
-        return self.root / "reports" / self.assignment
-
-
-def _source_key(paths: CoursePaths) -> str:
-    files = [paths.root / "nbgrader_config.py",
-             *sorted((paths.root / "source" / paths.assignment).rglob("*"))]
+def _source_key(paths: Assignment) -> str:
+    files = [paths.course.config_file, *sorted(paths.source_dir.rglob("*"))]
     return sha256(b"".join(f.read_bytes() for f in files if f.is_file())) or ""
 
 
-def sync_gradebook(paths: CoursePaths) -> bytes:
+def sync_gradebook(paths: Assignment) -> bytes:
     """Record the assignment's source cells and checksums in the course gradebook (nbgrader
     generate_assignment, released into a scratch folder); returns the release notebook.
     Skipped when the source and config are unchanged since the last sync."""
-    if paths.assignment not in assignments(paths.root):
-        known = ", ".join(assignments(paths.root)) or "none"
-        raise BuildError(f"unknown assignment {paths.assignment!r}; known: {known}")
     key, cache = _source_key(paths), paths.reports / "release-cache"
     cached = cache / f"{key}.ipynb"
-    if cached.is_file() and (paths.root / "gradebook.db").is_file():
+    if cached.is_file() and paths.course.gradebook.is_file():
         return cached.read_bytes()
     with tempfile.TemporaryDirectory(prefix="cvcourse-sync-") as tmp:
-        work = prepare_workspace(paths.root, paths.assignment, Path(tmp))
-        result = nbgrader(["generate_assignment", paths.assignment, "--force",
+        work = prepare_workspace(paths.root, paths.name, Path(tmp))
+        result = nbgrader(["generate_assignment", paths.name, "--force",
                            "--log-level=ERROR", f"--CourseDirectory.root={work}",
-                           f"--CourseDirectory.db_url={paths.db_url}"], cwd=work)
-        release = work / "release" / paths.assignment / f"{paths.assignment}.ipynb"
+                           f"--CourseDirectory.db_url={paths.course.db_url}"], cwd=work)
+        release = Assignment(Course(work), paths.name).release
         if result.returncode != 0 or not release.is_file():
             tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
             raise BuildError("cannot record the assignment in the gradebook: " + " | ".join(tail))
@@ -99,7 +72,7 @@ def sync_gradebook(paths: CoursePaths) -> bytes:
         return release.read_bytes()
 
 
-def _already_graded(paths: CoursePaths, submission: Submission) -> bool:
+def _already_graded(paths: Assignment, submission: Submission) -> bool:
     path = paths.result(submission.student)
     if not path.is_file():
         return False
@@ -119,12 +92,12 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def record(paths: CoursePaths, result: GradeResult) -> None:
+def record(paths: Assignment, result: GradeResult) -> None:
     """Write one result: autograded notebook, gradebook scores (nbgrader's SaveAutoGrades),
     then result.json last, which marks the submission as done for a resumed run."""
-    student, name, notebook = result.student, paths.assignment, result.notebook
+    student, name, notebook = result.student, paths.name, result.notebook
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy SAWarning noise
-    with Gradebook(paths.db_url) as gb:
+    with Gradebook(paths.course.db_url) as gb:
         gb.update_or_create_student(student)
         gb.update_or_create_submission(name, student)
     if notebook is not None:
@@ -133,10 +106,10 @@ def record(paths: CoursePaths, result: GradeResult) -> None:
             target.chmod(0o644)
         _write_atomic(target, notebook)
         resources = {"nbgrader": {"notebook": name, "assignment": name, "student": student,
-                                  "db_url": paths.db_url}}
+                                  "db_url": paths.course.db_url}}
         SaveAutoGrades().preprocess(nbformat.reads(notebook, as_version=4), resources)
     else:
-        with Gradebook(paths.db_url) as gb:
+        with Gradebook(paths.course.db_url) as gb:
             for grade in gb.find_submission_notebook(name, name, student).grades:
                 grade.auto_score = 0
                 grade.needs_manual_grade = False
@@ -216,22 +189,22 @@ def _crashed(job: GradeJob, why: str) -> GradeResult:
     return empty_result(job, "error", f"grading crashed: {why}"[:500])
 
 
-def export(paths: CoursePaths) -> dict[str, Path]:
+def export(paths: Assignment) -> dict[str, Path]:
     """nbgrader feedback (hidden tests stripped by the course config) and grades CSV."""
     paths.reports.mkdir(parents=True, exist_ok=True)
-    csv = paths.reports / "grades.csv"
+    csv = paths.grades_csv
     out = {}
-    for args, label in ((["generate_feedback", paths.assignment, "--force"], "feedback"),
+    for args, label in ((["generate_feedback", paths.name, "--force"], "feedback"),
                         (["export", f"--to={csv}"], "grades")):
         result = nbgrader([*args, "--log-level=ERROR", f"--CourseDirectory.root={paths.root}",
-                           f"--CourseDirectory.db_url={paths.db_url}"], cwd=paths.root)
+                           f"--CourseDirectory.db_url={paths.course.db_url}"], cwd=paths.root)
         if result.returncode != 0:
             raise BuildError(f"nbgrader {args[0]} failed: {result.stderr.strip()[-300:]}")
-        out[label] = csv if label == "grades" else paths.root / "feedback"
+        out[label] = csv if label == "grades" else paths.course.feedback
     return out
 
 
-def load_results(paths: CoursePaths) -> list[GradeResult]:
+def load_results(paths: Assignment) -> list[GradeResult]:
     results = []
     for path in sorted((paths.reports / "results").glob("*.json")):
         try:
@@ -244,19 +217,19 @@ def load_results(paths: CoursePaths) -> list[GradeResult]:
 def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions) -> dict:
     """Grade every submission in ``submissions``; returns paths and counts for the CLI."""
     start = time.perf_counter()
-    paths = CoursePaths(root, assignment)
+    paths = Course(root).assignment(assignment)
     if options.device == "cuda" and not options.scheduler:
         import torch
 
         if not torch.cuda.is_available():
-            raise BuildError("--device cuda, but torch sees no GPU here; grade with "
+            raise CourseError("--device cuda, but torch sees no GPU here; grade with "
                              "--device cpu, or give --scheduler of a cluster with GPU workers")
     if options.sandbox:
         bwrap()  # fail now, with the fix, rather than once per submission
     found = find_submissions(submissions, assignment)
     release = sync_gradebook(paths)
-    gradebook = (root / "gradebook.db").read_bytes()
-    config = course_config(root)
+    gradebook = paths.course.gradebook.read_bytes()
+    config = paths.course.config()
     todo = [s for s in found if options.force or not _already_graded(paths, s)]
     threads = _kernel_threads(options.workers)
     jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, release, gradebook,
@@ -271,6 +244,6 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions)
             "device": options.device, "workers": options.workers, "wall_s": round(wall, 1),
             "generated": dt.datetime.now().isoformat(timespec="seconds"),
             "scheduler": scheduler}
-    report = write_report(results, meta, paths.reports / "report.html")
+    report = write_report(results, meta, paths.report_html)
     return {"found": len(found), "graded": len(jobs), "skipped": len(found) - len(jobs),
             "wall_s": wall, "grading_s": grading_s, "report": report, **outputs, "results": results}

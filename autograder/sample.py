@@ -15,6 +15,7 @@ from pathlib import Path
 from nbformat import NotebookNode
 
 from autograder.build import generate_release, prepare_workspace
+from autograder.course import Course
 from autograder.notebook import dumps, exercises, grade_id, is_test, read
 from autograder.submission import fill, model_answers
 
@@ -146,7 +147,7 @@ def write_sample_class(root: Path, assignment: str, out: Path, zips: bool = True
     with tempfile.TemporaryDirectory(prefix="cvcourse-sample-") as tmp:
         work = prepare_workspace(root, assignment, Path(tmp))
         release = read(generate_release(work, assignment) / f"{assignment}.ipynb")
-        source = read(work / "source" / assignment / f"{assignment}.ipynb")
+        source = read(Course(work).assignment(assignment).source)
     students = sample_submissions(release, source, assignment)
     out.mkdir(parents=True, exist_ok=True)
     for index, (student, content) in enumerate(students.items()):

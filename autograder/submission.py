@@ -7,6 +7,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from autograder.course import Assignment, Course
 from autograder.notebook import (
     SOLUTION_BEGIN,
     SOLUTION_END,
@@ -41,7 +42,7 @@ def fill(release: NotebookNode, answers: dict[str, str]) -> NotebookNode:
 
 def submit(course: Path, student: str, assignment: str, nb: NotebookNode) -> Path:
     """Write ``nb`` to ``submitted/STUDENT/ASSIGNMENT/ASSIGNMENT.ipynb`` under ``course``."""
-    path = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    path = Assignment(Course(course), assignment).submitted(student)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dumps(nb))
     return path

@@ -6,18 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbgrader.validator import Validator
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
+from autograder.course import Course
 from autograder.notebook import read
-
-
-def course_config(root: Path) -> Config:
-    """The course's ``nbgrader_config.py`` as a traitlets Config (empty if there is none)."""
-    path = root / "nbgrader_config.py"
-    if not path.is_file():
-        return Config()
-    return PyFileConfigLoader(path.name, path=str(root)).load_config()
 
 
 def _first_line(text: str) -> str:
@@ -29,7 +20,7 @@ def validate(path: Path, root: Path) -> list[str]:
     """Run ``path`` top to bottom in the course kernel; return one line per problem
     (a failing test, a changed read-only cell), empty when the notebook validates."""
     read(path)  # a clear one-line error for a missing or corrupt file, before a kernel starts
-    result = Validator(config=course_config(root)).validate(str(path.resolve()))
+    result = Validator(config=Course(root).config()).validate(str(path.resolve()))
     problems = [f"cell type changed: {_first_line(c['source'])}"
                 for c in result.get("type_changed", [])]
     problems += [f"read-only/test cell was edited: {_first_line(c['source'])}"

@@ -4,10 +4,9 @@ the course kernel, no solution or hidden test text in release/."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENTS, ROOT
+from conftest import ASSIGNMENTS, COURSE, ROOT, each_notebook
 
 from autograder.mutants import Mutant, rerun_rule_violations
 from autograder.notebook import (
@@ -34,11 +33,11 @@ def test_the_course_has_its_first_notebooks():
 
 
 def source(name: str):
-    return read(ROOT / "source" / name / f"{name}.ipynb")
+    return read(COURSE.assignment(name).source)
 
 
 def release(name: str):
-    return read(ROOT / "release" / name / f"{name}.ipynb")
+    return read(COURSE.assignment(name).release)
 
 
 def load_mutants(name: str) -> list[Mutant]:
@@ -50,7 +49,7 @@ def load_mutants(name: str) -> list[Mutant]:
     return module.MUTANTS
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 def test_grade_ids_are_unique_kebab_case(name):
     ids = [grade_id(c) for c in source(name).cells if grade_id(c)]
     twice = sorted({i for i in ids if ids.count(i) > 1})
@@ -59,7 +58,7 @@ def test_grade_ids_are_unique_kebab_case(name):
     assert not bad, f"grade ids must be kebab-case: {bad}"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 def test_every_answer_is_graded_by_tests_with_points(name):
     nb = source(name)
     found = exercises(nb)
@@ -73,7 +72,7 @@ def test_every_answer_is_graded_by_tests_with_points(name):
     assert any(is_manual(c) and points(c) > 0 for c in nb.cells), "no manually graded answer"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 def test_test_cells_have_visible_and_hidden_tests_and_end_safely(name):
     for cell in source(name).cells:
         if not is_test(cell):
@@ -88,12 +87,11 @@ def test_test_cells_have_visible_and_hidden_tests_and_end_safely(name):
         assert "\nassert " not in "\n" + cell.source, f"{gid}: bare assert; use autograder.checks"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 @pytest.mark.parametrize("kind", ["source", "release", "notebooks"])
 def test_committed_notebooks_carry_no_outputs_and_use_the_course_kernel(name, kind):
-    path = {"source": ROOT / "source" / name / f"{name}.ipynb",
-            "release": ROOT / "release" / name / f"{name}.ipynb",
-            "notebooks": ROOT / "notebooks" / f"{name}.ipynb"}[kind]
+    paths = COURSE.assignment(name)
+    path = {"source": paths.source, "release": paths.release, "notebooks": paths.walkthrough}[kind]
     nb = read(path)
     assert nb.metadata.kernelspec.name == KERNELSPEC["name"]
     for cell in nb.cells:
@@ -114,7 +112,7 @@ def _only_inside(nb, begin: str, end: str) -> set[str]:
     return {ln for ln in inside - outside if len(ln) >= 12}
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 def test_release_holds_no_solution_and_no_hidden_test_text(name):
     """Does any line that the source has only inside a solution or hidden-test region appear
     as a line of any release file? (A hint that quotes part of a line is fine.)"""
@@ -122,7 +120,7 @@ def test_release_holds_no_solution_and_no_hidden_test_text(name):
     secret = _only_inside(src, SOLUTION_BEGIN, SOLUTION_END) | _only_inside(
         src, HIDDEN_BEGIN, HIDDEN_END)
     assert secret, "the source has no solution or hidden test text to protect"
-    for path in (ROOT / "release").rglob("*"):
+    for path in (ROOT / "release").rglob("*"):  # every release: a secret may leak anywhere
         if path.is_file():
             text = path.read_text(errors="replace")
             if path.suffix == ".ipynb":
@@ -135,9 +133,9 @@ def test_release_holds_no_solution_and_no_hidden_test_text(name):
                 assert marker not in text, f"{path.relative_to(ROOT)} contains {marker!r}"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 def test_walkthrough_is_complete_without_hidden_tests_and_has_slides(name):
-    nb = read(ROOT / "notebooks" / f"{name}.ipynb")
+    nb = read(COURSE.assignment(name).walkthrough)
     text = "\n".join(c.source for c in nb.cells)
     hidden = _only_inside(source(name), HIDDEN_BEGIN, HIDDEN_END)
     assert not [ln for ln in hidden if ln in text], "walkthrough shows hidden tests"
@@ -148,7 +146,7 @@ def test_walkthrough_is_complete_without_hidden_tests_and_has_slides(name):
     assert None not in kinds and kinds.count("slide") >= 3
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 def test_every_exercise_has_a_known_wrong_implementation(name):
     nb = source(name)
     answers = {grade_id(c): c.source for c in nb.cells if is_answer(c)}
@@ -160,7 +158,7 @@ def test_every_exercise_has_a_known_wrong_implementation(name):
         assert mutant.apply(answers[mutant.answer]) != answers[mutant.answer]
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
+@each_notebook
 def test_a_test_cell_depends_only_on_its_own_exercise(name):
     """The rule that lets the mutant check rerun only one exercise's tests: a test cell uses
     no name from another exercise's answer, an editable demonstration cell or another test."""
@@ -169,7 +167,7 @@ def test_a_test_cell_depends_only_on_its_own_exercise(name):
 
 def test_paths_exist():
     for name in ASSIGNMENTS:
-        assert Path(ROOT / "release" / name / f"{name}.ipynb").is_file()
+        assert COURSE.assignment(name).release.is_file()
 
 
 def test_duplicated_blocks_finds_code_pasted_into_two_cells():

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, cli, score
+from conftest import COURSE, ROOT, cli, score
 from corpus import CORPUS, Entry, resolve
 from nbformat import NotebookNode
 
 from autograder.build import generate_release, prepare_workspace
+from autograder.course import Course
 from autograder.notebook import HIDDEN_BEGIN, HIDDEN_END, exercises, is_test, read
 from autograder.submission import fill, model_answers, submit
 
@@ -48,14 +49,15 @@ class Graded:
 def _grade(name: str, folder: Path) -> Graded:
     course = prepare_workspace(ROOT, name, folder / "course")
     release = read(generate_release(course, name) / f"{name}.ipynb")
-    source = read(course / "source" / name / f"{name}.ipynb")
+    paths = Course(course).assignment(name)
+    source = read(paths.source)
     model = model_answers(source)
     for entry in CORPUS:
         if entry.assignment == name:
             submit(course, entry.student, name, fill(release, {**model, **resolve(entry, model)}))
     run = cli("grade", name, "--submissions", "submitted", *GRADE, cwd=course)
     (course / "grade-output.txt").write_text(run.stdout + "\n" + run.stderr)
-    folder = course / "reports" / name / "results"
+    folder = paths.reports / "results"
     results = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
     return Graded(name, course, run, source, release, results)
 
@@ -87,7 +89,7 @@ def test_the_corpus_is_large_and_covers_both_notebooks():
         assert len(students(name)) >= 10, name
     for entry in CORPUS:
         assert entry.kind == "cheat" or not entry.flagged, entry.student
-        source = read(ROOT / "source" / entry.assignment / f"{entry.assignment}.ipynb")
+        source = read(COURSE.assignment(entry.assignment).source)
         known = {e.answer_id for e in exercises(source)}
         assert set(entry.answers) <= known, (entry.student, set(entry.answers) - known)
 
@@ -99,7 +101,7 @@ def test_the_whole_class_is_graded_and_exported(graded, name):
     assert set(g.results) == students(name), "every submission gets a result, nothing else"
     bad = {s: (r["status"], r["reason"]) for s, r in g.results.items() if r["status"] != "graded"}
     assert not bad, bad
-    rows = list(csv.DictReader((g.course / "reports" / name / "grades.csv").open()))
+    rows = list(csv.DictReader(Course(g.course).assignment(name).grades_csv.open()))
     totals = {r["student_id"]: float(r["raw_score"]) for r in rows}
     assert set(totals) == students(name)
     differ = {s: (totals[s], score(r)) for s, r in g.results.items()

@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook
 from tiny_course import tiny_course
 
 from autograder.build import generate_release, prepare_workspace
+from autograder.course import Course
 from autograder.notebook import read
 from autograder.submission import fill, model_answers, submit
 
@@ -51,7 +52,8 @@ def test_a_killed_worker_costs_only_its_submission(tmp_path):
     course = tiny_course(tmp_path / "course")
     work = prepare_workspace(course, "00_tiny", tmp_path / "scratch")
     release = read(generate_release(work, "00_tiny") / "00_tiny.ipynb")
-    answers = model_answers(read(course / "source" / "00_tiny" / "00_tiny.ipynb"))
+    paths = Course(course).assignment("00_tiny")
+    answers = model_answers(read(paths.source))
     students = [f"s{i}" for i in range(5)]
     for student in students:
         submit(course, student, "00_tiny", fill(release, answers))
@@ -70,14 +72,14 @@ def test_a_killed_worker_costs_only_its_submission(tmp_path):
     os.kill(worker.pid, signal.SIGKILL)
     out, err = grading.communicate(timeout=600)
     assert grading.returncode == 0, out[-2000:] + err[-2000:]
-    folder = course / "reports" / "00_tiny" / "results"
+    folder = paths.reports / "results"
     results = {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
     assert set(results) == {*students, "victim"}
     assert results["victim"]["status"] == "error" and "crashed" in results["victim"]["reason"]
     for student in students:
         assert results[student]["status"] == "graded", (student, results[student]["reason"])
         assert score(results[student]) == 2.0
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(paths.course.db_url) as gb:
         assert sorted(s.id for s in gb.students) == sorted([*students, "victim"])
     rerun = subprocess.run(
         [sys.executable, "-m", "autograder", "grade", "00_tiny", "--submissions", "submitted",

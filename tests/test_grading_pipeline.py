@@ -15,6 +15,7 @@ from conftest import cli, score
 from nbgrader.api import Gradebook
 from tiny_course import tiny_course
 
+from autograder.course import Assignment, Course
 from autograder.sample import write_sample_class
 
 pytestmark = pytest.mark.slow  # grades a sample class end to end
@@ -35,8 +36,12 @@ def graded(tmp_path_factory) -> Path:
     return course
 
 
+def tiny(course: Path) -> Assignment:
+    return Course(course).assignment("00_tiny")
+
+
 def results(course: Path) -> dict[str, dict]:
-    folder = course / "reports" / "00_tiny" / "results"
+    folder = tiny(course).reports / "results"
     return {p.stem: json.loads(p.read_text()) for p in folder.glob("*.json")}
 
 
@@ -98,18 +103,18 @@ def test_cheats_are_flagged_with_the_offending_line_and_earn_nothing(graded, stu
 
 
 def test_exports_grades_feedback_and_report(graded):
-    rows = list(csv.DictReader((graded / "reports" / "00_tiny" / "grades.csv").open()))
+    rows = list(csv.DictReader(tiny(graded).grades_csv.open()))
     assert {r["student_id"] for r in rows} == set(results(graded))
     assert {r["student_id"]: float(r["raw_score"]) for r in rows}["alice-correct"] == 2.0
     for row in rows:  # the CSV, the results and the report agree, corrupt and missing too
         assert float(row["raw_score"]) == score(results(graded)[row["student_id"]]), row
-    feedback = graded / "feedback" / "carol-wrong" / "00_tiny" / "00_tiny.html"
+    feedback = Course(graded).feedback / "carol-wrong" / "00_tiny" / "00_tiny.html"
     html = feedback.read_text()
     assert "test-square" in html or "square" in html
     assert "square(-2.5)" not in html and "secret hidden test" not in html
     assert "CheckFailure" in html
-    assert not list((graded / "feedback").rglob("*.json")), "internal results leak to students"
-    report = (graded / "reports" / "00_tiny" / "report.html").read_text()
+    assert not list(Course(graded).feedback.rglob("*.json")), "internal results leak to students"
+    report = tiny(graded).report_html.read_text()
     assert "peggy-monkeypatch" in report and "np.allclose" in report
     assert report.count("data:image/png;base64,") >= 3
     assert "19 submissions" in (graded / "grade-output.txt").read_text()
@@ -118,7 +123,7 @@ def test_exports_grades_feedback_and_report(graded):
 def test_resume_skips_graded_and_regrades_changed_or_forced(graded, tmp_path):
     course = tmp_path / "again"
     shutil.copytree(graded, course)
-    before = (course / "reports" / "00_tiny" / "results" / "alice-correct.json").read_text()
+    before = tiny(course).result("alice-correct").read_text()
     again = cli("grade", "00_tiny", "--submissions", "incoming", *FAST, cwd=course)
     assert again.returncode == 0, again.stderr[-2000:]
     assert "0 graded now, 19 already graded" in again.stdout
@@ -126,8 +131,7 @@ def test_resume_skips_graded_and_regrades_changed_or_forced(graded, tmp_path):
     nb.write_text(nb.read_text().replace("return x * x", "return x ** 2"))
     changed = cli("grade", "00_tiny", "--submissions", "incoming", *FAST, cwd=course)
     assert "1 graded now, 18 already graded" in changed.stdout, changed.stdout[-800:]
-    after = json.loads((course / "reports" / "00_tiny" / "results" / "alice-correct.json")
-                       .read_text())
+    after = json.loads(tiny(course).result("alice-correct").read_text())
     assert after["sha256"] != json.loads(before)["sha256"] and score(after) == 2.0
 
 

@@ -6,7 +6,7 @@ NotImplementedError. One test class per notebook, so pytest-xdist spreads the no
 from __future__ import annotations
 
 import pytest
-from conftest import ASSIGNMENTS, ROOT, execute
+from conftest import ASSIGNMENTS, COURSE, execute, per_notebook
 from test_course_rules import load_mutants
 
 from autograder.mutants import NotebookSession, check_mutants
@@ -19,12 +19,13 @@ SOURCE_BUDGET_S = 180  # the issue's limit per source notebook on a 2-core CI ma
 def session(request):
     """The class's source notebook, executed once; its kernel stays up for the mutants."""
     name = request.cls.name
-    with NotebookSession(ROOT / "source" / name / f"{name}.ipynb",
+    with NotebookSession(COURSE.assignment(name).source,
                          cell_s=SOURCE_BUDGET_S) as running:
         running.run_all()
         yield running
 
 
+@per_notebook
 class NotebookChecks:
     name = ""
 
@@ -49,7 +50,7 @@ class NotebookChecks:
 
     @pytest.mark.slow
     def test_release_runs_and_its_tests_fail_on_the_stubs(self):
-        nb, took = execute(ROOT / "release" / self.name / f"{self.name}.ipynb",
+        nb, took = execute(COURSE.assignment(self.name).release,
                            allow_errors=True)
         for cell in nb.cells:
             for out in cell.get("outputs", []):
