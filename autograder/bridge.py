@@ -10,6 +10,8 @@ judge, and nothing the student's kernel sends is executed or unpickled there.
 
 from __future__ import annotations
 
+import base64
+import io
 import operator
 import re
 import socket
@@ -107,7 +109,8 @@ class Endpoint:
         if message.get("op") == "end":
             return False
         try:
-            reply = {"re": message.get("id"), "ok": self.encode(self.handle(message))}
+            value = self.handle(message)
+            reply = {"re": message.get("id"), "ok": self.encode(value), **self.after_call()}
         except (StudentTimeout, StudentKernelDied):
             raise
         except BaseException as err:  # noqa: BLE001 - every failure is reported to the caller
@@ -124,6 +127,10 @@ class Endpoint:
 
     def handle(self, message: dict) -> Any:
         raise NotImplementedError
+
+    def after_call(self) -> dict:
+        """What a reply carries besides the call's value (the student's side: module states)."""
+        return {}
 
     def error(self, name: str, text: str) -> BaseException:
         return RuntimeError(f"{name}: {text}")
@@ -144,6 +151,7 @@ class StudentSide(Endpoint):
         super().__init__(sock)
         self.objects: list[Any] = []
         self.namespace: dict = {}
+        self.modules: list[tuple[int, Any]] = []  # (judge's key, copy) received in this call
 
     def encode(self, value: Any) -> Any:
         return wire.encode(value, self._reference)
@@ -167,9 +175,22 @@ class StudentSide(Endpoint):
             return self.namespace[name]
         if "cb" in ref:
             return CallbackStub(self, ref["cb"])
+        if "M" in ref:
+            import torch
+
+            module = torch.load(io.BytesIO(base64.b64decode(ref["M"])), weights_only=False)
+            self.modules.append((ref["key"], module))
+            return module
         raise wire.WireError("unknown reference")
 
+    def after_call(self) -> dict:
+        sent, self.modules = self.modules, []
+        if not sent:
+            return {}
+        return {"sync": [[key, self.encode(dict(module.state_dict()))] for key, module in sent]}
+
     def handle(self, message: dict) -> Any:
+        self.modules = []
         op, target = message.get("op"), self.decode(message.get("target"))
         if op == "call":
             kwargs = {str(k): v for k, v in self.decode(message.get("kwargs", []))}
@@ -254,6 +275,7 @@ class JudgeSide(Endpoint):
         self.status = "ok"
         self.closed = False
         self.remote_types: dict[str, type] = {}
+        self.modules: list[Any] = []  # torch modules a test passed to student code
 
     def encode(self, value: Any) -> Any:
         return wire.encode(value, self._reference)
@@ -261,11 +283,47 @@ class JudgeSide(Endpoint):
     def _reference(self, value: Any) -> dict:
         if isinstance(value, Remote):
             return object.__getattribute__(value, "_ref")
+        if wire.is_torch_module(value):
+            return self._send_module(value)
         if callable(value):
             self.callbacks.append(value)
             return {"cb": len(self.callbacks) - 1}
         raise TypeError(f"a {type(value).__name__} cannot be passed to student code: pass "
                         "numbers, arrays, tensors, sympy expressions, containers or functions")
+
+    def _send_module(self, module: Any) -> dict:
+        """A copy for the student's kernel: torch.nn parts only, whose classes it has too."""
+        import torch
+
+        foreign = sorted({type(m).__qualname__ for m in module.modules()
+                          if not type(m).__module__.startswith("torch.nn.")})
+        if foreign:
+            raise TypeError(f"only modules built from torch.nn parts can be passed to student "
+                            f"code, not {', '.join(foreign)}: build the test's model from them")
+        buffer = io.BytesIO()
+        torch.save(module, buffer)
+        self.modules.append(module)
+        return {"M": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                "key": len(self.modules) - 1}
+
+    def reply_value(self, reply: dict) -> Any:
+        if "sync" in reply:
+            self._load_states(reply["sync"])
+        return super().reply_value(reply)
+
+    def _load_states(self, sync: Any) -> None:
+        """Copy back what student code did to the modules a test passed it (training in place).
+        Only tensors under the module's own names are accepted; load_state_dict checks shapes."""
+        import torch
+
+        for pair in wire.decode(sync, _data_only):
+            key, state = pair if type(pair) is list and len(pair) == 2 else (None, None)
+            if type(key) is not int or not 0 <= key < len(self.modules) or \
+                    type(state) is not dict or not all(type(k) is str and torch.is_tensor(v)
+                                                       for k, v in state.items()):
+                raise wire.WireError("malformed module state from the student's kernel")
+            with torch.no_grad():
+                self.modules[key].load_state_dict(state, strict=True)
 
     def decode(self, data: Any) -> Any:
         return wire.decode(data, self._resolve)
@@ -322,6 +380,7 @@ class JudgeSide(Endpoint):
     # test-cell sessions, driven by the executor
     def begin(self, seconds: float) -> None:
         self.status, self.deadline = "ok", time.monotonic() + seconds
+        self.modules = []
 
     def end(self) -> str:
         status = self.status

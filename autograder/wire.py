@@ -104,6 +104,11 @@ def encode(value: Any, by_reference: Callable[[Any], dict], depth: int = 0) -> A
     return by_reference(value)
 
 
+def is_torch_module(value: Any) -> bool:
+    """A torch.nn.Module (sent to the student's kernel as a copy, never as data to the judge)."""
+    return _is_instance(value, "torch.nn", "Module")
+
+
 def _is_instance(value: Any, module: str, name: str) -> bool:
     """isinstance against a library class, without importing the library for plain values."""
     loaded = sys.modules.get(module)
@@ -113,10 +118,12 @@ def _is_instance(value: Any, module: str, name: str) -> bool:
 def _encode_tensor(value: Any) -> dict:
     import torch
 
-    tensor = torch.Tensor.contiguous(torch.Tensor.cpu(torch.Tensor.detach(value)))
-    dtype = str(tensor.dtype).removeprefix("torch.")
+    dtype = str(value.dtype).removeprefix("torch.")
     if dtype not in _TORCH_DTYPES:
         raise WireError(f"tensors of dtype {dtype} cannot be transferred")
+    if value.device.type == "meta":  # shape and dtype only: how a test sizes a huge model
+        return {"T": [dtype, list(value.shape), "", "meta", bool(value.requires_grad)]}
+    tensor = torch.Tensor.contiguous(torch.Tensor.cpu(torch.Tensor.detach(value)))
     raw = tensor.view(torch.int16) if dtype == "bfloat16" else tensor
     data = raw.numpy().tobytes() if tensor.numel() else b""
     return {"T": [dtype, list(tensor.shape), _b64(data), value.device.type,
@@ -252,10 +259,15 @@ def _decode_tensor(body: Any) -> Any:
     dtype, shape, raw, device, requires_grad = _list(body)
     if dtype not in _TORCH_DTYPES:
         raise WireError(f"tensors of dtype {dtype!r} cannot be transferred")
-    if device not in ("cpu", "cuda"):
+    if device not in ("cpu", "cuda", "meta"):
         raise WireError(f"tensors on {device!r} cannot be transferred")
     dims, data = _shape(shape), _unb64(raw)
     torch_dtype = getattr(torch, dtype)
+    if device == "meta":
+        if data:
+            raise WireError("a meta tensor carries no data")
+        return torch.empty(dims, dtype=torch_dtype, device="meta",
+                           requires_grad=requires_grad is True and torch_dtype.is_floating_point)
     storage = torch.int16 if dtype == "bfloat16" else torch_dtype
     itemsize = torch.empty((), dtype=storage).element_size()
     if itemsize * math.prod(dims) != len(data):

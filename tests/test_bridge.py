@@ -5,6 +5,7 @@ a test handed it."""
 
 from __future__ import annotations
 
+import copy
 import math
 import socket
 import threading
@@ -102,6 +103,7 @@ def test_objects_that_are_not_plain_data_go_by_reference(value):
     ({"s": ["Float", "__import__('os')", 53]}, "bad float"),
     ({"s": ["S", "Dummy"]}, "constant"),
     ({"zz": 1}, "unknown"),
+    ({"T": ["float32", [2], "AAAAAAAAAAA=", "meta", False]}, "no data"),
     ([[[[[[]]]]]] * 1, None),
 ])
 def test_hostile_messages_are_refused(data, says):
@@ -148,6 +150,17 @@ class Dual:
     __hash__ = object.__hash__
 
 
+def _sgd_step(model, loss_fn, X, y, lr):
+    """One step of plain gradient descent, as a student's train_epoch would take it."""
+    loss = loss_fn(model(X), y)
+    model.zero_grad()
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= lr * p.grad
+    return loss.item()
+
+
 @pytest.fixture
 def student_names():
     ours, theirs = socket.socketpair()
@@ -158,6 +171,8 @@ def student_names():
         "spy": lambda f, x0: f(x0),
         "liar": lambda: Liar(3.0),
         "ask_judge": None,
+        "sgd_step": _sgd_step,
+        "shrink": lambda model: model.__setattr__("weight", torch.nn.Parameter(torch.zeros(1))),
     }
     student = bridge.StudentSide(theirs)
     thread = threading.Thread(target=student.serve, args=(namespace,), daemon=True)
@@ -219,3 +234,57 @@ def test_a_silent_student_times_out_and_the_session_stays_failed():
         judge.request({"op": "call", "target": {"g": "f"}})
     theirs.close()
     assert judge.end() in ("timeout", "dead")
+
+
+def test_meta_tensors_cross_as_shape_and_dtype_only():
+    """How a test sizes a model too big to send: its parameters moved to the meta device."""
+    huge = torch.empty(4096, 25088, device="meta", requires_grad=True)
+    encoded = wire.encode(huge, _no_refs)
+    assert len(str(encoded)) < 100
+    got = wire.decode(encoded, _no_refs)
+    assert got.device.type == "meta" and got.shape == huge.shape and got.requires_grad
+
+
+def test_a_torch_module_a_test_passes_is_trained_in_place_as_in_one_process(student_names):
+    names, _ = student_names
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    reference, before = copy.deepcopy(model), copy.deepcopy(model)
+    params = list(model.parameters())  # a test's optimizer would hold these: kept, not replaced
+    X, y = torch.randn(8, 3), torch.tensor([0, 1] * 4)
+    loss = names["sgd_step"](model, torch.nn.CrossEntropyLoss(), X, y, 0.5)
+    assert loss == pytest.approx(_sgd_step(reference, torch.nn.CrossEntropyLoss(), X, y, 0.5))
+    assert all(a is b for a, b in zip(params, model.parameters(), strict=True))
+    for got, want, old in zip(model.parameters(), reference.parameters(), before.parameters(),
+                              strict=True):
+        assert torch.allclose(got, want) and not torch.equal(got, old)
+
+
+def test_modules_of_other_classes_cannot_be_passed_to_student_code(student_names):
+    names, _ = student_names
+
+    class Mine(torch.nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError, match="torch.nn parts.*Mine"):
+        names["sgd_step"](torch.nn.Sequential(Mine()), torch.nn.MSELoss(), 0, 0, 0.1)
+
+
+def test_a_student_who_reshapes_a_passed_module_fails_the_test_loudly(student_names):
+    names, _ = student_names
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        names["shrink"](torch.nn.Linear(3, 2))
+
+
+@pytest.mark.parametrize("sync", [
+    [[5, {"d": []}]],  # a module the test never passed
+    [[0, {"d": [["weight", {"f": 1.0}]]}]],  # not a tensor
+    [[0, {"r": 0}]],  # a student object, not data
+    [0],
+])
+def test_a_malformed_module_state_from_the_student_is_refused(sync):
+    judge = bridge.JudgeSide(socket.socketpair()[0])
+    judge.modules = [torch.nn.Linear(1, 1)]
+    with pytest.raises((wire.WireError, TypeError)):
+        judge._load_states(sync)
