@@ -29,6 +29,10 @@ from autograder.notebook import grade_id, is_answer, is_test
 # evaluated as a user expression: IPython's input transformers (which student code can
 # replace) never see it
 SERVE = "__import__('autograder.bridge').bridge.serve()"
+# IPython keeps a failed cell's traceback (sys.last_*), and with it the frames' locals: after a
+# memory bomb that is the whole heap, and every later test would fail with MemoryError
+FORGET_ERROR = ("import sys as _s\n_s.last_type = _s.last_value = _s.last_traceback = None\n"
+                "_s.last_exc = None\ndel _s\nimport gc as _g\n_g.collect()\ndel _g")
 _ERRORS = {"StudentTimeout": "CellTimeout", "StudentKernelDied": "DeadKernel"}
 
 
@@ -188,6 +192,8 @@ class GradingRun:
             self._settle(label, run, limit)
         elif run.status == "ok":
             self.completed.append(index)
+        else:  # an error: release what its traceback holds, so it costs only this cell
+            self.student.execute(FORGET_ERROR, 5, store_history=False)
         if nbutils.is_locked(cell):
             uses_answers = set(self.answers) & set(used_names(cell.source))
             if uses_answers or self.judge_pending:  # needs the student: run it during a test
