@@ -20,6 +20,8 @@ MUTANTS = [
     Mutant("lagrange-stationary-points", "forgets the constraint equation dL/dlambda = 0",
            "equations = [sympy.diff(lagrangian, u) for u in unknowns]",
            "equations = [sympy.diff(lagrangian, u) for u in variables]"),
+    Mutant("lagrange-stationary-points", "uses the other sign convention, f - lambda * h",
+           "lagrangian = f + multiplier * constraint", "lagrangian = f - multiplier * constraint"),
     Mutant("projected-gradient-descent", "projects onto A w = 0, ignoring b",
            "A @ z - b)", "A @ z)"),
     Mutant("max-stable-lr", "returns 1 / a_max instead of 2 / a_max",
