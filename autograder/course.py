@@ -23,6 +23,9 @@ class Course:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))  # a str from a caller is a path too
+
     @classmethod
     def find(cls, start: Path | None = None) -> Course:
         """The course whose root holds ``nbgrader_config.py`` and ``source/``, searching upwards

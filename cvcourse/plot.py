@@ -5,6 +5,7 @@ Every helper takes an optional ``ax`` and returns the axes it drew on, so figure
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import matplotlib as mpl
@@ -26,9 +27,16 @@ COURSE_STYLE = {
 }
 
 
-def use_course_style() -> None:
-    """Apply the course's matplotlib defaults (called once by each notebook's setup cell)."""
+def use_course_style(quick_render: bool = False) -> None:
+    """Apply the course's matplotlib defaults (called once by each notebook's setup cell).
+
+    ``quick_render`` (when grading): inline figures are drawn once, not twice to crop them
+    to a tight bounding box; a graded run spends about a sixth less time on figures."""
     mpl.rcParams.update(COURSE_STYLE)
+    if quick_render and "IPython" in sys.modules and sys.modules["IPython"].get_ipython():
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png", bbox_inches=None)
 
 
 def _axes(ax: plt.Axes | None, **subplot_kw) -> plt.Axes:

@@ -68,3 +68,7 @@ def test_config_is_read_from_the_course_and_empty_without_one(tmp_path):
     (tmp_path / "nbgrader_config.py").unlink()
     assert course.config() == {}
     assert COURSE.config().CourseDirectory.course_id  # the real course names itself
+
+
+def test_a_root_given_as_text_is_a_path():
+    assert Course(str(ROOT)).assignments() == ASSIGNMENTS

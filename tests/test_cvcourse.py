@@ -455,3 +455,35 @@ def test_surface_gradient_matches_torch_autograd():
 
 def sympy_value(expr, values):
     return expr.subs(values).evalf(30)
+
+
+@pytest.fixture
+def ipython_shell():
+    """An IPython shell for one test; the others run outside IPython."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    existed = InteractiveShell.initialized()
+    yield InteractiveShell.instance()
+    if not existed:
+        InteractiveShell.clear_instance()
+
+
+@pytest.mark.parametrize("grading_run", [False, True])
+def test_setup_draws_inline_figures_once_only_when_grading(monkeypatch, ipython_shell,
+                                                           grading_run):
+    """Graded runs skip the second draw that crops figures to a tight box (a sixth of a graded
+    run's time); students keep the cropped figures."""
+    from matplotlib.figure import Figure
+
+    png = ipython_shell.display_formatter.formatters["image/png"]
+    monkeypatch.setattr(png, "type_printers", {})
+    if grading_run:
+        monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    else:
+        monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    cvcourse.setup(seed=0)
+    printer = png.type_printers.get(Figure)
+    if grading_run:
+        assert printer.keywords["bbox_inches"] is None
+    else:
+        assert printer is None  # left to matplotlib_inline's default, bbox_inches="tight"
