@@ -10,6 +10,7 @@ import math
 import re
 import struct
 import sys
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -80,7 +81,7 @@ def encode(value: Any, by_reference: Callable[[Any], dict], depth: int = 0) -> A
         return [encode(v, by_reference, depth + 1) for v in value]
     if kind is tuple:
         return {"t": [encode(v, by_reference, depth + 1) for v in value]}
-    if kind is dict:
+    if kind is dict or kind is OrderedDict:  # a module's state_dict() is an OrderedDict
         return {"d": [[encode(k, by_reference, depth + 1), encode(v, by_reference, depth + 1)]
                       for k, v in value.items()]}
     if kind is set or kind is frozenset:
@@ -99,6 +100,10 @@ def encode(value: Any, by_reference: Callable[[Any], dict], depth: int = 0) -> A
         return {"n": [np.dtype(kind).str, _b64(value.tobytes())]}
     if _is_instance(value, "torch", "Tensor"):
         return _encode_tensor(value)
+    if _is_instance(value, "torch", "device"):
+        return {"dev": str(value)}
+    if _is_instance(value, "torch", "dtype"):
+        return {"dty": str(value).removeprefix("torch.")}
     if _is_instance(value, "sympy", "Basic"):
         return {"s": _encode_sympy(value, depth)}
     return by_reference(value)
@@ -201,6 +206,14 @@ def decode(data: Any, by_reference: Callable[[dict], Any], depth: int = 0) -> An
         return _decode_tensor(body)
     if tag == "s":
         return _decode_sympy(body)
+    if tag == "dev":
+        return _decode_device(body)
+    if tag == "dty":
+        if body not in _TORCH_DTYPES:
+            raise WireError(f"unknown torch dtype {body!r}")
+        import torch
+
+        return getattr(torch, body)
     return by_reference(data)
 
 
@@ -282,6 +295,14 @@ def _decode_tensor(body: Any) -> Any:
     if requires_grad is True and tensor.is_floating_point():
         tensor.requires_grad_(True)
     return tensor
+
+
+def _decode_device(name: Any) -> Any:
+    import torch
+
+    if type(name) is not str or not re.fullmatch(r"(cpu|cuda|meta)(:\d{1,2})?", name):
+        raise WireError(f"unknown torch device {name!r}")
+    return torch.device(name)
 
 
 def _digits(text: Any) -> int:

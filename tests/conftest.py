@@ -21,6 +21,10 @@ ASSIGNMENTS = COURSE.assignments()
 # nbgrader shells out to alembic and kernels start from the venv: its bin must be on PATH.
 os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# pytest-xdist runs two workers on two cores: kernels that each spin up two math threads fight
+# for them (training ran 5-8x slower); one thread each, as the grading pipeline gives its kernels
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 
 def execute(path: Path, allow_errors: bool = False, env: dict | None = None,

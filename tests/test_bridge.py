@@ -288,3 +288,21 @@ def test_a_malformed_module_state_from_the_student_is_refused(sync):
     judge.modules = [torch.nn.Linear(1, 1)]
     with pytest.raises((wire.WireError, TypeError)):
         judge._load_states(sync)
+
+
+def test_state_dicts_devices_and_dtypes_cross_as_data():
+    """What tests exchange with student models: a state_dict (an OrderedDict), a device, a dtype."""
+    state = torch.nn.Linear(3, 2).state_dict()
+    got = roundtrip(state)
+    assert type(got) is dict and list(got) == ["weight", "bias"]
+    assert all(torch.equal(got[k], state[k]) for k in state)
+    assert roundtrip(torch.device("cpu")) == torch.device("cpu")
+    assert roundtrip(torch.device("cuda", 1)) == torch.device("cuda:1")
+    assert roundtrip(torch.float64) is torch.float64
+
+
+@pytest.mark.parametrize("data", [{"dev": "cpu; import os"}, {"dev": "mps"}, {"dev": 3},
+                                  {"dty": "object"}, {"dty": "float128"}])
+def test_unknown_devices_and_dtypes_are_refused(data):
+    with pytest.raises(wire.WireError, match="unknown torch"):
+        wire.decode(data, _no_refs)
