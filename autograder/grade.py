@@ -122,7 +122,16 @@ def _cluster(options: GradeOptions):
     from dask.distributed import Client, LocalCluster
 
     if options.scheduler:
-        return Client(options.scheduler, timeout="30s"), None
+        try:
+            client = Client(options.scheduler, timeout="30s")
+        except OSError as err:
+            raise CourseError(f"cannot reach the Dask scheduler at {options.scheduler} "
+                              f"({err}); is it running, and is the address right?") from None
+        if options.device == "cuda" and not _gpu_workers(client):
+            client.close()
+            raise CourseError(f"--device cuda, but no worker of {options.scheduler} advertises "
+                              "a GPU; start GPU workers with `dask worker ... --resources GPU=1`")
+        return client, None
     resources = {"GPU": 1} if options.device == "cuda" else None
     # a task whose worker dies is not run again elsewhere: the submission that killed it (or
     # was unlucky) is recorded as crashed, and a rerun of the command grades it again
@@ -130,6 +139,12 @@ def _cluster(options: GradeOptions):
     cluster = LocalCluster(n_workers=options.workers, threads_per_worker=1, processes=True,
                            dashboard_address=None, resources=resources, silence_logs=40)
     return Client(cluster), cluster
+
+
+def _gpu_workers(client) -> list[str]:
+    """Workers that advertise the ``GPU`` resource CUDA grading tasks ask for."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    return [addr for addr, info in workers.items() if info.get("resources", {}).get("GPU")]
 
 
 def _kernel_threads(workers: int) -> int:
@@ -224,6 +239,8 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions)
         if not torch.cuda.is_available():
             raise CourseError("--device cuda, but torch sees no GPU here; grade with "
                              "--device cpu, or give --scheduler of a cluster with GPU workers")
+    if options.scheduler:  # fail now on a wrong address or a cluster without GPU workers
+        _cluster(options)[0].close()
     if options.sandbox:
         bwrap()  # fail now, with the fix, rather than once per submission
     found = find_submissions(submissions, assignment)
