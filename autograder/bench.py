@@ -15,6 +15,7 @@ from autograder.course import Course
 from autograder.execute import Limits
 from autograder.grade import GradeOptions, grade, sync_gradebook
 from autograder.notebook import read
+from autograder.sample import tiny_course
 from autograder.submission import fill, model_answers, submit
 
 
@@ -53,3 +54,66 @@ def bench(root: Path, assignment: str, k: int, workers: int) -> str:
         lines.append(f"{label:<34} {n:>7} {wall:>8.1f} {wall / k:>13.2f} {base / wall:>8.2f}x"
                      f" {'-' if one is None else f'{one:.1f}':>10}")
     return "\n".join(lines)
+
+
+def _threads(scheduler: str) -> int:
+    from dask.distributed import Client
+
+    with Client(scheduler, timeout="30s") as client:
+        return sum(client.nthreads().values())
+
+
+def bench_class(config: Path, n: int, workers: int, scheduler: str | None = None,
+                sandbox: bool = True) -> str:
+    """Grade a simulated class of ``n`` one-exercise submissions (`sample.tiny_course`) on a
+    LocalCluster of ``workers`` or an existing ``scheduler``; return a table: throughput, the
+    median graded run, the overhead per task around it (wall x slots - the graded runs, / n:
+    Dask, transfers and the writer), the writer's time per result and its memory growth."""
+    import psutil
+
+    process = psutil.Process()
+    marks: list[tuple[int, int]] = []  # (results recorded, writer RSS bytes)
+    write_s: list[float] = []
+    last = [time.perf_counter()]
+
+    def on_recorded(_result) -> None:
+        write_s.append(time.perf_counter() - last[0])
+        count = len(write_s)
+        if count in {max(1, n // 4), max(1, n // 2), n}:
+            marks.append((count, process.memory_info().rss))
+        last[0] = time.perf_counter()
+
+    with tempfile.TemporaryDirectory(prefix="cvcourse-class-") as tmp:
+        course = tiny_course(Path(tmp) / "course", config)
+        work = prepare_workspace(course, "00_tiny", Path(tmp) / "scratch")
+        release = read(generate_release(work, "00_tiny") / "00_tiny.ipynb")
+        answers = model_answers(read(Course(course).assignment("00_tiny").source))
+        filled = fill(release, answers)
+        for i in range(n):
+            submit(course, f"s{i:05d}", "00_tiny", filled)
+        sync_gradebook(Course(course).assignment("00_tiny"))
+        options = GradeOptions(workers=workers, force=True, quiet=False, limits=Limits(),
+                               scheduler=scheduler, sandbox=sandbox)
+        summary = grade(course, "00_tiny", course / "submitted", options, on_recorded)
+    results = summary["results"]
+    graded = sum(r.graded and r.points == sum(t.max for t in r.tests.values()) for r in results)
+    wall = summary["grading_s"]
+    slots = workers if scheduler is None else _threads(scheduler)
+    runs = [r.runtime_s for r in results]
+    overhead = (wall * slots - sum(runs)) / max(1, len(runs))
+    (first, rss_first), (last_n, rss_last) = marks[0], marks[-1]
+    growth = (rss_last - rss_first) / max(1, last_n - first)
+    where = scheduler or f"LocalCluster, {workers} workers"
+    rows = [("submissions graded (full marks)", f"{len(results)} ({graded})"),
+            ("grading wall s (export not included)", f"{wall:.1f}"),
+            ("export s (nbgrader feedback + CSV, report)", f"{summary['wall_s'] - wall:.1f}"),
+            ("throughput, submissions/s", f"{len(results) / wall:.2f}"),
+            ("median graded run s", f"{statistics.median(runs):.2f}"),
+            ("overhead per task s (Dask, transfer, writer)", f"{overhead:.2f}"),
+            ("writer s per result (median)", f"{statistics.median(write_s):.3f}"),
+            (f"writer RSS MiB at {first} / {last_n} results",
+             f"{rss_first / 2**20:.0f} / {rss_last / 2**20:.0f}"),
+            ("writer RSS growth KiB per result", f"{growth / 1024:.1f}")]
+    width = max(len(label) for label, _ in rows)
+    return "\n".join([f"simulated class of {n} on {where}, {os.cpu_count()} CPU cores",
+                      *(f"{label:<{width}}  {value}" for label, value in rows)])

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -229,8 +230,10 @@ def load_results(paths: Assignment) -> list[GradeResult]:
     return results
 
 
-def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions) -> dict:
-    """Grade every submission in ``submissions``; returns paths and counts for the CLI."""
+def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
+          on_recorded: Callable[[GradeResult], None] | None = None) -> dict:
+    """Grade every submission in ``submissions``; returns paths and counts for the CLI.
+    ``on_recorded(result)`` runs in the writer after each result is recorded (benchmarks)."""
     start = time.perf_counter()
     paths = Course(root).assignment(assignment)
     if options.device == "cuda" and not options.scheduler:
@@ -252,7 +255,12 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions)
     jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, release, gradebook,
                      config, options.limits, options.device, threads, options.sandbox)
             for s in todo]
-    scheduler = run_tasks(jobs, options, lambda result: record(paths, result)) if jobs else "-"
+    def write(result: GradeResult) -> None:
+        record(paths, result)
+        if on_recorded is not None:
+            on_recorded(result)
+
+    scheduler = run_tasks(jobs, options, write) if jobs else "-"
     grading_s = time.perf_counter() - start
     outputs = export(paths)
     results = load_results(paths)

@@ -7,12 +7,15 @@ from __future__ import annotations
 import ast
 import base64
 import copy
+import shutil
 import tempfile
 import textwrap
 import zipfile
 from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.build import generate_release, prepare_workspace
 from autograder.course import Course
@@ -161,3 +164,36 @@ def write_sample_class(root: Path, assignment: str, out: Path, zips: bool = True
         if data is not None:
             (folder / f"{assignment}.ipynb").write_bytes(data)
     return list(students)
+
+
+def cell_meta(gid: str, **flags) -> dict:
+    """nbgrader cell metadata (schema 3) for cell ``gid`` with the given flags."""
+    return {"nbgrader": {"schema_version": 3, "task": False, "grade_id": gid, **flags}}
+
+
+def tiny_course(folder: Path, config: Path) -> Path:
+    """A one-exercise course in ``folder`` (nbgrader config copied from ``config``): setup,
+    `square` with a visible and a hidden test (2 points), a manual answer (1 point). The
+    fast course of the pipeline's tests and of `bench --class-size`."""
+    (folder / "source" / "00_tiny").mkdir(parents=True)
+    shutil.copy2(config, folder / "nbgrader_config.py")
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Tiny\n\nA course of one exercise."),
+        new_code_cell("import autograder.checks\nfrom cvcourse import setup\nDEVICE = setup()",
+                      metadata=cell_meta("setup", grade=False, solution=False, locked=True)),
+        new_code_cell("def square(x: float) -> float:\n    ### BEGIN SOLUTION\n"
+                      "    return x * x  # the secret solution\n    ### END SOLUTION",
+                      metadata=cell_meta("square", grade=False, solution=True, locked=False)),
+        new_code_cell("from autograder.checks import assert_close, passed\n"
+                      "assert_close(square(3.0), 9.0)\n### BEGIN HIDDEN TESTS\n"
+                      "assert_close(square(-2.5), 6.25)  # the secret hidden test\n"
+                      "### END HIDDEN TESTS\npassed('square works')",
+                      metadata=cell_meta("test-square", grade=True, solution=False, locked=True,
+                                         points=2)),
+        new_markdown_cell("Why?\n\n### BEGIN SOLUTION\nBecause squares.\n### END SOLUTION",
+                          metadata=cell_meta("why", grade=True, solution=True, locked=False,
+                                             points=1)),
+    ])
+    nb.metadata["kernelspec"] = {"name": "cvcourse", "display_name": "x", "language": "python"}
+    nbformat.write(nb, folder / "source" / "00_tiny" / "00_tiny.ipynb")
+    return folder
