@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m autograder build|validate``.
+"""The instructor's command line: ``python -m autograder build|validate|grade|similarity|export``.
 
 Examples:
   python -m autograder build                 regenerate release/ and notebooks/ from source/
@@ -10,6 +10,9 @@ Examples:
   python -m autograder grade 01_optimization --submissions submitted --device cuda --force
   python -m autograder grade 01_optimization --submissions DIR --scheduler tcp://host:8786
   python -m autograder bench 01_optimization --submissions 6 --workers 2
+  python -m autograder similarity 01_optimization --submissions DIR
+  python -m autograder export 01_optimization --lms canvas --roster canvas.csv --out up.csv
+  python -m autograder export 01_optimization --lms moodle --roster moodle.csv --out up.csv
 """
 
 from __future__ import annotations
@@ -82,7 +85,58 @@ def _grade(args: argparse.Namespace) -> int:
           f"{summary['wall_s']:.1f} s")
     print(f"grades:   {summary['grades']}\nfeedback: {summary['feedback']}\n"
           f"report:   {summary['report']}")
+    if not args.no_similarity:
+        # seconds next to minutes of grading, and no kernels: the class report should link it
+        # without a second command. A failure here costs the page, never the recorded grades.
+        try:
+            _run_similarity(root, args.assignment, Path(args.submissions), quiet=True)
+        except (CourseError, CollectError, NotebookError, ValueError) as err:
+            print(f"warning: no similarity report: {err}", file=sys.stderr)
     return 0
+
+
+def _run_similarity(root: Path, assignment: str, submissions: Path, threshold: float | None = None,
+                    top: int | None = None, out: str | None = None, quiet: bool = False) -> int:
+    from autograder.report import link_similarity
+    from autograder.similarity import THRESHOLD, TOP, similarity, summary_lines
+
+    report = similarity(root, assignment, submissions,
+                        THRESHOLD if threshold is None else threshold,
+                        TOP if top is None else top, Path(out) if out else None)
+    for student, why in report.skipped:
+        print(f"warning: similarity: skipped {student}: {why}", file=sys.stderr)
+    paths = Course(root).assignment(assignment)
+    if report.path is not None and report.path.parent == paths.reports:
+        link_similarity(paths.report_html)  # a class report written before the page links it
+    print(f"similarity: {len(report.students)} submissions, {len(report.pairs)} pairs, "
+          f"{len(report.flagged)} at or above {report.threshold:.0%} "
+          f"({report.seconds:.1f} s): {report.path}")
+    if not quiet:
+        for line in summary_lines(report):
+            print(f"  {line}")
+    return 0
+
+
+def _similarity(args: argparse.Namespace) -> int:
+    return _run_similarity(Course.find().root, args.assignment, Path(args.submissions),
+                           args.threshold, args.top, args.out)
+
+
+def _export(args: argparse.Namespace) -> int:
+    from autograder.lms import export_csv
+
+    done = export_csv(Course.find().root, args.assignment, args.lms, Path(args.out),
+                      Path(args.roster) if args.roster else None, args.column, args.id_field,
+                      args.hold_flagged, args.hold_manual)
+    for note in done.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for student, why in done.held:
+        print(f"held (not exported): {student}: {why}", file=sys.stderr)
+    for student, why in done.unmatched:
+        print(f"warning: not exported: {student}: {why}", file=sys.stderr)
+    print(f"wrote {done.rows} grade(s) for {args.lms} column {done.column!r} to {done.path}")
+    # a grade that silently never reaches the LMS is worse than a failed command
+    return 1 if done.unmatched else 0
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -125,7 +179,33 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--memory-mb", type=int, default=4096, help="memory cap per kernel (MiB)")
     g.add_argument("--no-sandbox", action="store_true",
                    help="run student kernels without bubblewrap (trusted submissions only)")
+    g.add_argument("--no-similarity", action="store_true",
+                   help="skip the answer similarity report at the end")
     g.set_defaults(run=_grade)
+    m = sub.add_parser("similarity", help="rank pairs of students by shared answer code")
+    m.add_argument("assignment")
+    m.add_argument("--submissions", required=True,
+                   help="folder of STUDENT/ASSIGNMENT/ folders and/or LMS zip files")
+    m.add_argument("--threshold", type=float, default=None,
+                   help="mark pairs at or above this share for review (default 0.5)")
+    m.add_argument("--top", type=int, default=None,
+                   help="pairs shown with their code (default 50)")
+    m.add_argument("--out", help="HTML file (default reports/ASSIGNMENT/similarity.html)")
+    m.set_defaults(run=_similarity)
+    e = sub.add_parser("export", help="grades as a Canvas or Moodle import CSV")
+    e.add_argument("assignment")
+    e.add_argument("--lms", required=True, choices=["canvas", "moodle"])
+    e.add_argument("--out", required=True, help="CSV file to write")
+    e.add_argument("--roster", help="students exported from the LMS (CSV) to map ids")
+    e.add_argument("--column", help="grade column: Canvas 'Name (id)', Moodle grade item "
+                                    "(default: the roster's column for it, or ASSIGNMENT)")
+    e.add_argument("--id-field", choices=["email", "username", "idnumber"],
+                   help="Moodle identifier (default: email with --roster, else username)")
+    e.add_argument("--hold-flagged", action="store_true",
+                   help="leave flagged submissions out (their LMS grade stays)")
+    e.add_argument("--hold-manual", action="store_true",
+                   help="leave out grades whose manual answers are ungraded")
+    e.set_defaults(run=_export)
     s = sub.add_parser("sample-class", help="write a sample class of submissions")
     s.add_argument("assignment")
     s.add_argument("--out", required=True)

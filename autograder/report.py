@@ -207,6 +207,39 @@ def _runtime_figure(results: list[GradeResult], device: str) -> str:
     return _img(fig, "Runtime per submission")
 
 
+# --- the similarity page (autograder.similarity) --------------------------------------------
+SIMILARITY_PAGE = "similarity.html"  # written beside report.html
+_SIMILARITY_MARK = "<!--similarity-{}-->"  # where link_similarity puts the link later
+
+
+def _similarity_link(href: str | None, where: str) -> str:
+    """The link to the similarity page, or a marker for it when the page does not exist yet
+    (``grade`` writes the class report first; the page may come after, or from the
+    ``similarity`` command, and :func:`link_similarity` then fills the marker in)."""
+    if not href:
+        return _SIMILARITY_MARK.format(where)
+    link = f'<a href="{escape(href)}">'
+    if where == "nav":
+        return f"{link}Similarity</a>"
+    return f"<dt>Similarity</dt><dd>{link}answer-cell similarity between students</a></dd>"
+
+
+def link_similarity(report: Path, page: str = SIMILARITY_PAGE) -> bool:
+    """Link an already written class report to the similarity page; False if there is no
+    report (or it already links it)."""
+    report = Path(report)
+    if not report.is_file():
+        return False
+    text = report.read_text(encoding="utf-8")
+    marks = [_SIMILARITY_MARK.format(w) for w in ("meta", "nav")]
+    if not all(m in text for m in marks):
+        return False
+    for mark, where in zip(marks, ("meta", "nav"), strict=True):
+        text = text.replace(mark, _similarity_link(page, where), 1)
+    report.write_text(text, encoding="utf-8")
+    return True
+
+
 # --- sections -------------------------------------------------------------------------------
 def _header(summary: dict, meta: dict) -> str:
     breakdown = ", ".join(f"{n} {s}" for s, n in sorted(summary["status_counts"].items())
@@ -227,9 +260,10 @@ def _header(summary: dict, meta: dict) -> str:
                         f"({_pct(summary['median_percent'])})",
     }
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in items.items())
+    rows += _similarity_link(meta.get("similarity"), "meta")
     nav = "".join(f'<a href="#{a}">{t}</a>' for a, t in [
         ("scores", "Scores"), ("tests", "Tests"), ("flags", "Flags"), ("runtime", "Runtime"),
-        ("students", "Students")])
+        ("students", "Students")]) + _similarity_link(meta.get("similarity"), "nav")
     title = escape(f"Class report: {meta.get('assignment', '?')}")
     return f'<header><h1>{title}</h1><dl class="meta">{rows}</dl><nav>{nav}</nav></header>'
 
@@ -323,5 +357,7 @@ def write_report(results: list[GradeResult], meta: dict, path: Path) -> Path:
     """Write the class report for ``results`` (one per submission) to ``path``; returns it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if "similarity" not in meta and (path.parent / SIMILARITY_PAGE).is_file():
+        meta = {**meta, "similarity": SIMILARITY_PAGE}
     path.write_text(render(results, meta), encoding="utf-8")
     return path
