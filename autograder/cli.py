@@ -10,6 +10,7 @@ Examples:
   python -m autograder grade 01_optimization --submissions submitted --device cuda --force
   python -m autograder grade 01_optimization --submissions DIR --scheduler tcp://host:8786
   python -m autograder bench 01_optimization --submissions 6 --workers 2
+  python -m autograder bench-class --submissions 2000 --scheduler tcp://host:8786
   python -m autograder similarity 01_optimization --submissions DIR
   python -m autograder export 01_optimization --lms canvas --roster canvas.csv --out up.csv
   python -m autograder export 01_optimization --lms moodle --roster moodle.csv --out up.csv
@@ -155,6 +156,16 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_class(args: argparse.Namespace) -> int:
+    from autograder.bench import bench_class
+
+    if args.submissions < 1:
+        raise CourseError(f"--submissions must be at least 1, not {args.submissions}")
+    print(bench_class(Course.find().root / "nbgrader_config.py", args.submissions, args.workers,
+                      args.scheduler, sandbox=not args.no_sandbox))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -216,6 +227,13 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--submissions", type=int, default=6, help="how many (model) submissions")
     b.add_argument("--workers", type=int, default=2)
     b.set_defaults(run=_bench)
+    c = sub.add_parser("bench-class", help="grade a simulated class of one-exercise notebooks: "
+                                           "throughput, overhead per task, writer memory")
+    c.add_argument("--submissions", type=int, default=2000)
+    c.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
+    c.add_argument("--scheduler", help="address of an existing Dask scheduler instead")
+    c.add_argument("--no-sandbox", action="store_true", help="kernels without bubblewrap")
+    c.set_defaults(run=_bench_class)
     return top
 
 
