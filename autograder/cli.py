@@ -1,4 +1,4 @@
-"""The instructor's command line: ``python -m autograder build|validate|grade|similarity|export``.
+"""The instructor's command line: ``python -m autograder COMMAND`` (build, validate, grade, ...).
 
 Examples:
   python -m autograder build                 regenerate release/ and notebooks/ from source/
@@ -11,6 +11,7 @@ Examples:
   python -m autograder grade 01_optimization --submissions DIR --scheduler tcp://host:8786
   python -m autograder bench 01_optimization --submissions 6 --workers 2
   python -m autograder bench-class --submissions 2000 --scheduler tcp://host:8786
+  python -m autograder feedback 01_optimization      after manual grading in formgrader
   python -m autograder similarity 01_optimization --submissions DIR
   python -m autograder export 01_optimization --lms canvas --roster canvas.csv --out up.csv
   python -m autograder export 01_optimization --lms moodle --roster moodle.csv --out up.csv
@@ -140,6 +141,17 @@ def _export(args: argparse.Namespace) -> int:
     return 1 if done.unmatched else 0
 
 
+def _feedback(args: argparse.Namespace) -> int:
+    from autograder.grade import refresh
+
+    summary = refresh(Course.find().root, args.assignment)
+    print(f"manual answers graded: {summary['manual_graded']}, still to grade: "
+          f"{summary['manual_pending']}")
+    print(f"grades:   {summary['grades']}\nfeedback: {summary['feedback']}\n"
+          f"report:   {summary['report']}")
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from autograder.sample import write_sample_class
 
@@ -193,6 +205,10 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--no-similarity", action="store_true",
                    help="skip the answer similarity report at the end")
     g.set_defaults(run=_grade)
+    f = sub.add_parser("feedback", help="after manual grading in formgrader: regenerate "
+                                        "feedback, grades CSV and class report with those points")
+    f.add_argument("assignment")
+    f.set_defaults(run=_feedback)
     m = sub.add_parser("similarity", help="rank pairs of students by shared answer code")
     m.add_argument("assignment")
     m.add_argument("--submissions", required=True,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
 from tqdm import tqdm
 
@@ -220,6 +220,63 @@ def export(paths: Assignment) -> dict[str, Path]:
     return out
 
 
+def attach_manual_scores(paths: Assignment, results: list[GradeResult]) -> int:
+    """Copy the points instructors gave in formgrader (the gradebook) into each result's manually
+    graded answers (``manual[grade_id]["score"]``); returns how many answers are graded."""
+    done = 0
+    warnings.filterwarnings("ignore", module="nbgrader.api")
+    with Gradebook(paths.course.db_url) as gb:
+        for result in results:
+            if not result.graded or not result.manual:
+                continue
+            try:
+                grades = gb.find_submission_notebook(paths.name, paths.name, result.student).grades
+            except MissingEntry:  # recorded before this gradebook existed: nothing given yet
+                continue
+            for grade in grades:
+                cell = result.manual.get(grade.name)
+                if cell is not None and grade.manual_score is not None:
+                    cell["score"] = float(grade.manual_score)
+                    done += 1
+    return done
+
+
+def write_class_report(paths: Assignment, meta: dict) -> tuple[Path, list[GradeResult], int]:
+    """The class report from the recorded results and the gradebook's manual points."""
+    results = load_results(paths)
+    manual = attach_manual_scores(paths, results)
+    return write_report(results, meta, paths.report_html), results, manual
+
+
+def refresh(root: Path, assignment: str) -> dict:
+    """After manual grading in formgrader: regenerate feedback, the grades CSV and the class
+    report, so all three include the manual points (``python -m autograder feedback``)."""
+    start = time.perf_counter()
+    paths = Course(root).assignment(assignment)
+    if not (paths.reports / "results").is_dir():
+        raise CourseError(f"{assignment} has no recorded grades yet: run "
+                          f"`python -m autograder grade {assignment} --submissions DIR` first")
+    outputs = export(paths)
+    config = paths.course.config()
+    meta = {"assignment": assignment, "course_id": str(config.CourseDirectory.course_id),
+            "generated": dt.datetime.now().isoformat(timespec="seconds"),
+            "wall_s": round(time.perf_counter() - start, 1)}
+    previous = _previous_meta(paths)
+    report, results, manual = write_class_report(paths, {**previous, **meta})
+    pending = sum(1 for r in results if r.graded for c in r.manual.values() if "score" not in c)
+    return {"report": report, "results": results, "manual_graded": manual,
+            "manual_pending": pending, **outputs}
+
+
+def _previous_meta(paths: Assignment) -> dict:
+    """How the last grading run went (device, workers, scheduler) for a regenerated report."""
+    try:
+        meta = json.loads((paths.reports / "report-meta.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 def load_results(paths: Assignment) -> list[GradeResult]:
     results = []
     for path in sorted((paths.reports / "results").glob("*.json")):
@@ -263,12 +320,12 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
     scheduler = run_tasks(jobs, options, write) if jobs else "-"
     grading_s = time.perf_counter() - start
     outputs = export(paths)
-    results = load_results(paths)
     wall = time.perf_counter() - start
     meta = {"assignment": assignment, "course_id": str(config.CourseDirectory.course_id),
             "device": options.device, "workers": options.workers, "wall_s": round(wall, 1),
             "generated": dt.datetime.now().isoformat(timespec="seconds"),
             "scheduler": scheduler}
-    report = write_report(results, meta, paths.report_html)
+    report, results, _ = write_class_report(paths, meta)
+    _write_atomic(paths.reports / "report-meta.json", json.dumps(meta, indent=1))
     return {"found": len(found), "graded": len(jobs), "skipped": len(found) - len(jobs),
             "wall_s": wall, "grading_s": grading_s, "report": report, **outputs, "results": results}

@@ -41,9 +41,25 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 
 # --- numbers --------------------------------------------------------------------------------
+def _manual_points(result: GradeResult) -> float:
+    """Points given so far to manually graded answers (``score`` set once an instructor graded
+    them in formgrader, see ``grade.attach_manual_scores``)."""
+    if not result.graded:
+        return 0.0
+    return float(sum(c.get("score") or 0.0 for c in result.manual.values()))
+
+
 def _total(result: GradeResult) -> float:
-    """Autograded points of one submission; a non-graded submission scores 0."""
-    return result.points
+    """Autograded plus manually given points of one submission; a non-graded one scores 0."""
+    return result.points + _manual_points(result)
+
+
+def _manual_maxima(graded: list[GradeResult]) -> dict[str, float]:
+    maxima: dict[str, float] = {}
+    for result in graded:
+        for grade_id, cell in result.manual.items():
+            maxima.setdefault(grade_id, float(cell["max"]))
+    return maxima
 
 
 def _test_maxima(graded: list[GradeResult]) -> dict[str, float]:
@@ -72,8 +88,8 @@ def _manual_pending(results: list[GradeResult]) -> dict[str, dict]:
     for result in results:
         for grade_id, cell in result.manual.items():
             entry = pending.setdefault(grade_id, {"max": float(cell["max"]), "submissions": 0})
-            entry["submissions"] += 1
-    return pending
+            entry["submissions"] += cell.get("score") is None
+    return {g: entry for g, entry in pending.items() if entry["submissions"]}
 
 
 def summarise(results: list[GradeResult]) -> dict:
@@ -82,7 +98,7 @@ def summarise(results: list[GradeResult]) -> dict:
     is always passed."""
     graded = [r for r in results if r.graded]
     test_max = _test_maxima(graded)
-    max_points = float(sum(test_max.values()))
+    max_points = float(sum(test_max.values()) + sum(_manual_maxima(graded).values()))
     scores = [_total(r) for r in graded]
     mean = statistics.fmean(scores) if scores else None
     median = float(statistics.median(scores)) if scores else None
@@ -322,6 +338,15 @@ def _details(result: GradeResult) -> str:
     return f'<td><ul class="cells">{items}</ul></td>' if items else "<td></td>"
 
 
+def _manual_cell(result: GradeResult) -> str:
+    """A submission's manual points so far, and how many of its answers are still ungraded."""
+    if not result.graded or not result.manual:
+        return "-"
+    top = sum(float(c["max"]) for c in result.manual.values())
+    todo = sum(c.get("score") is None for c in result.manual.values())
+    return f"{_num(_manual_points(result))} / {_num(top)}" + (f" ({todo} to grade)" if todo else "")
+
+
 def _students_section(results: list[GradeResult], summary: dict) -> str:
     max_points = summary["max_points"]
     rows = []
@@ -331,9 +356,9 @@ def _students_section(results: list[GradeResult], summary: dict) -> str:
         rows.append(_row([
             _td(r.student), _td(r.status),
             _td(f"{_num(total)} / {_num(max_points)}", True),
-            _td(_pct(_percent(total, max_points)), True),
+            _td(_pct(_percent(total, max_points)), True), _td(_manual_cell(r), True),
             _td(_duration(r.runtime_s), True), _td(n_flags, True), _details(r)], css))
-    body = (_table(["student", "status", "points", "percent", "runtime", "flags",
+    body = (_table(["student", "status", "points", "percent", "manual", "runtime", "flags",
                     "events / reason / failed tests"], rows)
             if rows else _note("No submissions."))
     return f'<section id="students"><h2>Students</h2>{body}</section>'

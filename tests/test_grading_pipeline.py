@@ -156,3 +156,35 @@ def test_bad_input_is_one_line_and_keeps_recorded_grades(graded, tmp_path, args,
     assert (course / "gradebook.db").read_bytes() == db_before
     assert len(results(course)) == 19
 
+
+
+def test_feedback_after_manual_grading_includes_the_manual_points(graded, tmp_path):
+    course = tmp_path / "manual"
+    shutil.copytree(graded, course)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:  # what formgrader's API does
+        grade = gb.find_grade("why", "00_tiny", "00_tiny", "alice-correct")
+        grade.manual_score, grade.needs_manual_grade = 1.0, False
+        gb.db.commit()
+        assert gb.find_grade("why", "00_tiny", "00_tiny", "alice-correct").score == 1.0
+    before = tiny(course).report_html.read_text()
+    assert ">0 / 1 (1 to grade)<" in before
+    result = cli("feedback", "00_tiny", cwd=course)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "manual answers graded: 1, still to grade: 16" in result.stdout, result.stdout
+    rows = {r["student_id"]: r for r in csv.DictReader(tiny(course).grades_csv.open())}
+    assert float(rows["alice-correct"]["raw_score"]) == 3.0  # 2 autograded + 1 manual
+    assert float(rows["carol-wrong"]["raw_score"]) == 0.0
+    html = (Course(course).feedback / "alice-correct" / "00_tiny" / "00_tiny.html").read_text()
+    assert "3.0 / 3.0" in html, "the feedback shows the manual point"
+    report = tiny(course).report_html.read_text()
+    assert ">1 / 1<" in report and ">3 / 3<" in report  # alice: manual column and total
+    assert report.count("(1 to grade)") == 16  # the other graded submissions still wait
+    assert len(results(course)) == 19  # nothing recorded was lost
+
+
+def test_feedback_before_any_grading_is_a_one_line_error(tmp_path):
+    course = tiny_course(tmp_path / "fresh")
+    result = cli("feedback", "00_tiny", cwd=course)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no recorded grades yet" in lines[0], result.stderr

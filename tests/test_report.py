@@ -73,7 +73,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_counts_and_maximum() -> None:
     s = summarise(class_results())
     assert (s["n_submissions"], s["n_graded"], s["n_not_graded"]) == (6, 4, 2)
-    assert s["max_points"] == 2 + 3 + 0 + 5
+    assert s["max_points"] == 2 + 3 + 0 + 5 + 2  # the tests and the manual answer
 
 
 def test_mean_and_median_match_numpy() -> None:
@@ -81,7 +81,7 @@ def test_mean_and_median_match_numpy() -> None:
     s = summarise(class_results())
     assert s["mean_points"] == pytest.approx(np.mean(totals))
     assert s["median_points"] == pytest.approx(np.median(totals))
-    assert s["mean_percent"] == pytest.approx(100 * np.mean(totals) / 10)
+    assert s["mean_percent"] == pytest.approx(100 * np.mean(totals) / 12)
 
 
 def test_pass_rate_in_notebook_order() -> None:
@@ -158,8 +158,27 @@ def test_only_not_graded(tmp_path: Path) -> None:
     assert "0 / 0" in text
 
 
+def test_manual_points_count_once_an_instructor_gave_them(tmp_path: Path) -> None:
+    results = class_results()
+    results[0].manual["answer-discuss"]["score"] = 1.5  # alice, graded in formgrader
+    results[1].manual["answer-discuss"]["score"] = 0.0  # bob, graded: zero is a grade
+    s = summarise(results)
+    assert s["total"]["alice"] == sum(SCORES["alice"].values()) + 1.5
+    assert s["total"]["bob"] == sum(SCORES["bob"].values())
+    assert s["manual"] == {"answer-discuss": {"max": 2.0, "submissions": 2}}  # two to grade
+    text = write_report(results, META, tmp_path / "m.html").read_text(encoding="utf-8")
+    assert ">1.5 / 2<" in text and ">0 / 2<" in text  # alice's and bob's manual column
+    assert text.count(">0 / 2 (1 to grade)<") == 2  # cheater and the injection id: pending
+    for result in results:
+        for cell in result.manual.values():
+            cell["score"] = 2.0
+    assert summarise(results)["manual"] == {}  # nothing left to grade: no such table
+
+
 def test_all_zero_point_tests(tmp_path: Path) -> None:
     results = [make_result(s, scores={"test-zero": 0.0}) for s in ["a", "b"]]
+    for result in results:
+        result.manual.clear()
     s = summarise(results)
     assert s["max_points"] == 0 and s["mean_percent"] is None
     text = write_report(results, META, tmp_path / "zero.html").read_text(encoding="utf-8")
