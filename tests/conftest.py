@@ -74,6 +74,8 @@ def each_notebook(test):
 # --- time per notebook, and what nine notebooks would take ------------------------------------
 NOTEBOOKS_PLANNED = 9  # the course's blueprint (COURSE.md)
 _SECONDS: dict[str, float] = {}
+_SOURCE_S: dict[str, float] = {}  # each source notebook's execution (tests/test_notebooks.py)
+SOURCE_BUDGET_S = 180  # per source notebook on 2 cores (the issues); also a cell's hang limit
 _STARTED = time.perf_counter()
 
 
@@ -82,6 +84,9 @@ def pytest_runtest_logreport(report) -> None:
     per-notebook test to the notebook its id names."""
     if "per_notebook" not in report.keywords:
         return
+    for key, value in report.user_properties:
+        if key == "source_s":
+            _SOURCE_S[report.nodeid.split("::")[1].removeprefix("Test_")] = value
     for name in ASSIGNMENTS:
         if name in report.nodeid:
             _SECONDS[name] = _SECONDS.get(name, 0.0) + report.duration
@@ -98,7 +103,11 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
     write("")
     write("time of the per-notebook tests (seconds, all phases, summed over workers):")
     for name, seconds in sorted(_SECONDS.items()):
-        write(f"  {name:<24} {seconds:8.1f} s")
+        source = _SOURCE_S.get(name)
+        note = "" if source is None else f"   source executed in {source:6.1f} s" + (
+            f"  OVER the {SOURCE_BUDGET_S} s budget (load {os.getloadavg()[0]:.1f})"
+            if source > SOURCE_BUDGET_S else "")
+        write(f"  {name:<24} {seconds:8.1f} s{note}")
     write(f"  this run: {wall / 60:.1f} min on {workers} worker(s); at {NOTEBOOKS_PLANNED} "
           f"notebooks (+{per_notebook:.0f} s each, spread over the workers): "
           f"{projected / 60:.1f} min (budget 40)")

@@ -6,13 +6,11 @@ NotImplementedError. One test class per notebook, so pytest-xdist spreads the no
 from __future__ import annotations
 
 import pytest
-from conftest import ASSIGNMENTS, COURSE, execute, per_notebook
+from conftest import ASSIGNMENTS, COURSE, SOURCE_BUDGET_S, execute, per_notebook
 from test_course_rules import load_mutants
 
 from autograder.mutants import NotebookSession, check_mutants
 from autograder.notebook import grade_id, is_test
-
-SOURCE_BUDGET_S = 180  # the limit per source notebook on a 2-core CI machine
 
 
 @pytest.fixture(scope="class")
@@ -30,15 +28,15 @@ class NotebookChecks:
     name = ""
 
     @pytest.mark.slow
-    def test_source_notebook_runs_and_passes_its_tests(self, session):
+    def test_source_notebook_runs_and_passes_its_tests(self, session, record_property):
         failed = [f"{c.label}: {c.error}" for c in session.results if c.status != "ok"]
         assert not failed, "source cells failed:\n" + "\n".join(failed)
         tests = {grade_id(c) for c in session.nb.cells if is_test(c)}
         stderr = [(c.label, c.stderr) for c in session.results if c.label in tests and c.stderr]
         assert not stderr, f"test cells write to stderr (nbgrader zeroes them): {stderr}"
-        print(f"{self.name}: source executed in {session.seconds:.1f} s")
-        assert session.seconds < SOURCE_BUDGET_S, \
-            f"{self.name} took {session.seconds:.0f} s (budget {SOURCE_BUDGET_S} s)"
+        # a time, not a verdict (a loaded machine is slower): conftest prints it in the summary
+        # against the budget; the README's Performance section holds the measured figures
+        record_property("source_s", session.seconds)
 
     @pytest.mark.slow
     def test_each_wrong_answer_fails_its_own_tests(self, session):
