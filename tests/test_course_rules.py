@@ -101,6 +101,9 @@ def test_committed_notebooks_carry_no_outputs_and_use_the_course_kernel(name, ki
                 f"{path.name}: a cell has outputs: {cell.source[:60]!r}")
 
 
+DISTINCTIVE_CHARS = 40  # a secret line this long in another notebook's release is no accident
+
+
 def _only_inside(nb, begin: str, end: str) -> set[str]:
     """Lines that appear inside begin/end regions of the source and nowhere else in it."""
     inside, outside = set(), set()
@@ -116,11 +119,14 @@ def _only_inside(nb, begin: str, end: str) -> set[str]:
 @each_notebook
 def test_release_holds_no_solution_and_no_hidden_test_text(name):
     """Does any line that the source has only inside a solution or hidden-test region appear
-    as a line of any release file? (A hint that quotes part of a line is fine.)"""
+    as a line of any release file? (A hint that quotes part of a line is fine.) In another
+    notebook's release only distinctive lines count: a later notebook may well write
+    `model.eval()` or `for _ in range(num_steps):` in the open."""
     src = source(name)
     secret = _only_inside(src, SOLUTION_BEGIN, SOLUTION_END) | _only_inside(
         src, HIDDEN_BEGIN, HIDDEN_END)
     assert secret, "the source has no solution or hidden test text to protect"
+    distinctive = {ln for ln in secret if len(ln) >= DISTINCTIVE_CHARS}
     for path in (ROOT / "release").rglob("*"):  # every release: a secret may leak anywhere
         if path.is_file():
             text = path.read_text(errors="replace")
@@ -128,7 +134,8 @@ def test_release_holds_no_solution_and_no_hidden_test_text(name):
                 lines = {ln.strip() for c in read(path).cells for ln in c.source.splitlines()}
             else:
                 lines = {ln.strip() for ln in text.splitlines()}
-            leaked = sorted(secret & lines)
+            own = path.relative_to(ROOT / "release").parts[0] == name
+            leaked = sorted((secret if own else distinctive) & lines)
             assert not leaked, f"{path.relative_to(ROOT)} leaks: {leaked[:3]}"
             for marker in (SOLUTION_BEGIN, HIDDEN_BEGIN):
                 assert marker not in text, f"{path.relative_to(ROOT)} contains {marker!r}"
