@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 ASSIGNMENT  ?= 01_optimization
@@ -11,15 +12,20 @@ SUBMISSIONS ?= submitted
 WORKERS     ?= 2
 DEVICE      ?= cpu
 
-.PHONY: setup demo test test-fast lint release build check grade bench clean
+.PHONY: setup demo test test-fast lint release build check grade bench slides clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
 	@# bubblewrap sandboxes the students' kernels when grading (Debian/Ubuntu package)
 	command -v bwrap >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq bubblewrap \
 		|| (apt-get update -qq && apt-get install -y -qq bubblewrap)
 	command -v bwrap >/dev/null || echo "warning: install bubblewrap (bwrap) to grade"
+	@# headless chromium runs the browser tests (tests/test_browser.py), never a downloaded one
+	command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq chromium \
+		|| (apt-get update -qq && apt-get install -y -qq chromium)
+	command -v chromium >/dev/null \
+		|| echo "warning: install chromium (apt-get install -y chromium) for the browser tests"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -28,16 +34,27 @@ $(STAMP): pyproject.toml
 	cp .jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
 
+# reveal.js and KaTeX, pinned by package.json + package-lock.json: decks and feedback load them
+# from here, never from a CDN. Needs Node.js and npm (installed from Debian when run as root).
+$(NODE_STAMP): package.json package-lock.json
+	command -v npm >/dev/null || [ "$$(id -u)" != 0 ] || apt-get install -y -qq nodejs npm \
+		|| (apt-get update -qq && apt-get install -y -qq nodejs npm) || true
+	@command -v npm >/dev/null || { echo "error: npm not found. Install Node.js and npm \
+	(apt-get install -y nodejs npm): the offline slides and the maths in feedback need them" >&2; \
+	exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 # Build the course, write a sample class (correct, wrong, hanging, crashing, cheating ...
 # students) and grade it in parallel: grades, feedback and the class report land in reports/.
-demo: $(STAMP)
+demo: $(STAMP) $(NODE_STAMP)
 	$(PY) -m autograder build
 	rm -rf demo
 	$(PY) -m autograder sample-class $(ASSIGNMENT) --out demo/submissions
 	$(PY) -m autograder grade $(ASSIGNMENT) --submissions demo/submissions \
 		--workers $(WORKERS) --cell-timeout 10 --force
 
-grade: $(STAMP)
+grade: $(STAMP) $(NODE_STAMP)
 	$(PY) -m autograder grade $(ASSIGNMENT) --submissions $(SUBMISSIONS) \
 		--workers $(WORKERS) --device $(DEVICE)
 
@@ -47,11 +64,11 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: lint
+test: lint $(NODE_STAMP)
 	$(PY) -m pytest -n 2 --dist loadscope --durations=20
 
 # everything but the tests marked slow (notebooks, kernels, nbgrader runs): under a minute
-test-fast: lint
+test-fast: lint $(NODE_STAMP)
 	$(PY) -m pytest -n 2 -m "not slow" --durations=10
 
 release build: $(STAMP)
@@ -60,5 +77,10 @@ release build: $(STAMP)
 check: $(STAMP)
 	$(PY) -m autograder build --check
 
+# Every walkthrough, executed, as an offline reveal.js deck: slides/NN_slug.slides.html, with
+# reveal.js and KaTeX copied to slides/assets/ (open the file in any browser, no network)
+slides: $(STAMP) $(NODE_STAMP)
+	$(PY) -m autograder.deck
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info node_modules slides

@@ -31,3 +31,6 @@ c.GenerateFeedback.preprocessors = [
     "autograder.feedback.HideHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+# ... and typesets maths with KaTeX inlined from node_modules/ (npm ci in `make setup`), never
+# MathJax from a CDN: a student opens the file offline.
+c.GenerateFeedback.exporter_class = "autograder.feedback.OfflineFeedbackExporter"

@@ -12,6 +12,7 @@ Examples:
   python -m autograder bench 01_optimization --submissions 6 --workers 2
   python -m autograder bench-class --submissions 2000 --scheduler tcp://host:8786
   python -m autograder feedback 01_optimization      after manual grading in formgrader
+  python -m autograder slides 01_optimization        offline reveal.js deck in slides/
   python -m autograder similarity 01_optimization --submissions DIR
   python -m autograder export 01_optimization --lms canvas --roster canvas.csv --out up.csv
   python -m autograder export 01_optimization --lms moodle --roster moodle.csv --out up.csv
@@ -152,6 +153,15 @@ def _feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _slides(args: argparse.Namespace) -> int:
+    from autograder.deck import build_decks
+
+    course = Course.find()
+    build_decks(course, Path(args.out) if args.out else course.root / "slides",
+                args.assignments or None, run=not args.no_execute, timeout=args.timeout)
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from autograder.sample import write_sample_class
 
@@ -205,6 +215,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--no-similarity", action="store_true",
                    help="skip the answer similarity report at the end")
     g.set_defaults(run=_grade)
+    d = sub.add_parser("slides", help="offline reveal.js decks of the walkthroughs in slides/")
+    d.add_argument("assignments", nargs="*", help="assignment names (default: all)")
+    d.add_argument("--out", help="output folder (default slides/)")
+    d.add_argument("--no-execute", action="store_true", help="render the walkthroughs unexecuted")
+    d.add_argument("--timeout", type=int, default=1800, help="seconds per cell")
+    d.set_defaults(run=_slides)
     f = sub.add_parser("feedback", help="after manual grading in formgrader: regenerate "
                                         "feedback, grades CSV and class report with those points")
     f.add_argument("assignment")
