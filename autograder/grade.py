@@ -288,9 +288,10 @@ def load_results(paths: Assignment) -> list[GradeResult]:
 
 
 def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
-          on_recorded: Callable[[GradeResult], None] | None = None) -> dict:
+          on_recorded: Callable[[GradeResult, float], None] | None = None) -> dict:
     """Grade every submission in ``submissions``; returns paths and counts for the CLI.
-    ``on_recorded(result)`` runs in the writer after each result is recorded (benchmarks)."""
+    ``on_recorded(result, seconds)`` runs in the writer after each result is recorded, with the
+    seconds recording took (benchmarks)."""
     start = time.perf_counter()
     paths = Course(root).assignment(assignment)
     if options.device == "cuda" and not options.scheduler:
@@ -301,6 +302,10 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
                              "--device cpu, or give --scheduler of a cluster with GPU workers")
     if options.scheduler:  # fail now on a wrong address or a cluster without GPU workers
         _cluster(options)[0].close()
+    if "Offline" in str(paths.course.config().GenerateFeedback.get("exporter_class", "")):
+        from autograder.offline import package_dir
+
+        package_dir("katex")  # feedback inlines it: fail now, not after grading everyone
     if options.sandbox:
         bwrap()  # fail now, with the fix, rather than once per submission
     found = find_submissions(submissions, assignment)
@@ -313,9 +318,10 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
                      config, options.limits, options.device, threads, options.sandbox)
             for s in todo]
     def write(result: GradeResult) -> None:
+        start_record = time.perf_counter()
         record(paths, result)
         if on_recorded is not None:
-            on_recorded(result)
+            on_recorded(result, time.perf_counter() - start_record)
 
     scheduler = run_tasks(jobs, options, write) if jobs else "-"
     grading_s = time.perf_counter() - start

@@ -45,10 +45,11 @@ def execute(path: Path, allow_errors: bool = False, env: dict | None = None,
         os.environ.update(old)
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``python -m autograder ARGS`` in ``cwd`` as an instructor would."""
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m autograder ARGS`` in ``cwd`` as an instructor would (``env`` added)."""
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=1800)
+                          capture_output=True, text=True, timeout=1800,
+                          env={**os.environ, **env} if env else None)
 
 
 def score(result: dict) -> float:

@@ -37,4 +37,4 @@ def test_the_class_benchmark_grades_every_submission_and_reports_the_writer(tmp_
     assert throughput == pytest.approx(8 / wall, rel=0.05)
     assert float(rows["median graded run s"]) > 0
     assert float(rows["writer s per result (median)"]) > 0
-    assert "writer RSS MiB at 2 / 8 results" in rows
+    assert "writer RSS MiB at 4 / 8 results" in rows

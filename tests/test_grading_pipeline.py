@@ -188,3 +188,15 @@ def test_feedback_before_any_grading_is_a_one_line_error(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "no recorded grades yet" in lines[0], result.stderr
+
+
+def test_grading_without_katex_fails_before_grading_anyone(graded, tmp_path):
+    course = tmp_path / "nokatex"
+    shutil.copytree(graded, course)
+    db_before = (course / "gradebook.db").read_bytes()
+    result = cli("grade", "00_tiny", "--submissions", "incoming", "--force", *FAST, cwd=course,
+                 env={"CVCOURSE_NODE_MODULES": str(tmp_path / "no-node-modules")})
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "katex is not installed" in lines[0], result.stderr
+    assert (course / "gradebook.db").read_bytes() == db_before
