@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -78,8 +79,17 @@ def generate_release(workspace: Path, name: str) -> Path:
     return out
 
 
+# How a walkthrough is cut for presenting (RISE in JupyterLab, or `make slides`)
+LINES_PER_SLIDE = 14  # markdown longer than this continues on a sub-slide, at a paragraph
+FOLD_LINES = 20  # solutions longer than this are folded (collapsed in JupyterLab, capped in decks)
+GRADING_NOTE = re.compile(r"^\*\*What the tests? checks?\b", re.IGNORECASE)
+POINTS = re.compile(r",? ?\(?\bmanually graded, \d+(?:\.\d+)? points?\)?", re.IGNORECASE)
+HIDE_INPUT, FOLD = "hide-input", "fold"  # cell tags autograder.deck renders
+
+
 def slide_type(cell: NotebookNode) -> str:
-    """RISE slide type: headings open slides, tests are skipped in the talk, the rest follows."""
+    """RISE slide type: headings open slides, tests and the setup are skipped in the talk, a
+    figure gets a sub-slide of its own, the rest follows."""
     if cell.cell_type == "markdown":
         first = cell.source.lstrip().split("\n", 1)[0]
         if first.startswith(("# ", "## ")):
@@ -87,18 +97,88 @@ def slide_type(cell: NotebookNode) -> str:
         if first.startswith("### "):
             return "subslide"
         return "-"
-    return "skip" if is_test(cell) else "-"
+    if is_test(cell) or grade_id(cell) == "setup":
+        return "skip"
+    return "subslide" if draws_figure(cell) else "-"
+
+
+def draws_figure(cell: NotebookNode) -> bool:
+    """A code cell whose point is its figure (the course draws through ``plot.show``)."""
+    return cell.cell_type == "code" and "show(" in cell.source
+
+
+def _blocks(markdown: str) -> list[str]:
+    """Paragraphs of ``markdown``, never cutting a fenced code or a ``$$`` maths block."""
+    blocks, current, fenced = [], [], None
+    for line in markdown.splitlines():
+        mark = line.strip()
+        if fenced is None and not mark and current:
+            blocks.append("\n".join(current))
+            current = []
+            continue
+        current.append(line)
+        for fence in ("```", "$$"):
+            if mark.startswith(fence) and fenced in (None, fence):
+                opened_and_closed = fence == "$$" and mark.count("$$") >= 2
+                if not opened_and_closed:
+                    fenced = None if fenced == fence else fence
+    if current:
+        blocks.append("\n".join(current))
+    return [b for b in blocks if b.strip()]
+
+
+def _present_markdown(cell: NotebookNode) -> list[NotebookNode]:
+    """One markdown cell as slides: grading notes and point counts dropped, a long cell cut at
+    paragraphs into sub-slides of at most about LINES_PER_SLIDE lines, a heading opening one."""
+    kind = cell.metadata["slideshow"]["slide_type"]
+    chunks: list[list[str]] = []
+    for block in _blocks(POINTS.sub("", cell.source)):
+        if GRADING_NOTE.match(block.lstrip()):
+            continue
+        lines = len(block.splitlines())
+        if chunks and not block.lstrip().startswith("#") and (  # + the blank line between
+                len("\n\n".join(chunks[-1]).splitlines()) + 1 + lines <= LINES_PER_SLIDE):
+            chunks[-1].append(block)
+        else:
+            chunks.append([block])
+    cells = []
+    for i, chunk in enumerate(chunks):
+        part = NotebookNode(cell.copy())
+        part.metadata = NotebookNode({**cell.metadata, "slideshow": {
+            "slide_type": kind if i == 0 else
+            ("slide" if chunk[0].lstrip().startswith(("# ", "## ")) else "subslide")}})
+        part.source = "\n\n".join(chunk)
+        if i:
+            part.id = f"{cell.get('id', 'cell')}-{i}"
+        cells.append(part)
+    return cells
+
+
+def _present_code(cell: NotebookNode, solution: bool) -> NotebookNode:
+    """Figure code hidden (its figure shows), long solutions folded; tags for the decks,
+    ``jupyter.source_hidden`` for JupyterLab and RISE."""
+    tags = list(cell.metadata.get("tags", []))
+    if draws_figure(cell) and not solution:
+        tags.append(HIDE_INPUT)
+    elif solution and len(cell.source.splitlines()) > FOLD_LINES:
+        tags.append(FOLD)
+    if tags:
+        cell.metadata["tags"] = tags
+        cell.metadata["jupyter"] = {**cell.metadata.get("jupyter", {}), "source_hidden": True}
+    return cell
 
 
 def walkthrough(source: NotebookNode, name: str) -> NotebookNode:
-    """The lecturer's notebook: complete solutions, no hidden tests, no nbgrader metadata,
-    slide metadata on every cell, and a banner saying where it comes from."""
+    """The lecturer's notebook: complete solutions, no hidden tests, no nbgrader metadata, cut
+    for presenting (see :func:`slide_type`, :func:`_present_markdown`, :func:`_present_code`),
+    and a banner saying where it comes from."""
     nb = NotebookNode(source.copy())
     nb.cells = []
     banner = NotebookNode(cell_type="markdown", id=f"{name}-generated", source=(
         f"*Lecture walkthrough generated from `source/{name}/{name}.ipynb` by "
         "`python -m autograder build`; do not edit. Present it with RISE "
-        "(View \u2192 Render as slides) or run it top to bottom.*"),
+        "(View \u2192 Render as slides), as an offline deck (`make slides`), or run it top "
+        "to bottom.*"),
         metadata={"slideshow": {"slide_type": "skip"}})
     nb.cells.append(banner)
     for original in source.cells:
@@ -107,9 +187,13 @@ def walkthrough(source: NotebookNode, name: str) -> NotebookNode:
         cell.source = strip_region(cell.source, HIDDEN_BEGIN, HIDDEN_END, keep_inside=False)
         cell.source = strip_region(cell.source, SOLUTION_BEGIN, SOLUTION_END, keep_inside=True)
         kind = slide_type(original)
+        solution = bool(original.metadata.get("nbgrader", {}).get("solution"))
         cell.metadata.pop("nbgrader", None)
         cell.metadata.setdefault("slideshow", {"slide_type": kind})
-        nb.cells.append(cell)
+        if cell.cell_type == "markdown":
+            nb.cells.extend(_present_markdown(cell))
+        else:
+            nb.cells.append(_present_code(cell, solution) if kind != "skip" else cell)
     nb.metadata["rise"] = {"scroll": True, "transition": "none", "enable_chalkboard": False}
     return nb
 

@@ -70,6 +70,7 @@ TEMPLATE = r"""{%- extends 'reveal/index.html.j2' -%}
 .reveal .katex-display { margin: 0.6em 0; }
 .reveal section.cvcourse-scroll { overflow-y: auto !important; }
 .reveal .slides :is(h1, h2, h3, h4, h5, h6) { text-transform: none; }
+.reveal .celltag_fold .jp-InputArea { max-height: 14em; overflow-y: auto; }
 </style>
 {%- endblock html_head_js_mathjax -%}
 {% block footer_js %}
@@ -158,7 +159,15 @@ def execute(nb: NotebookNode, timeout: int, kernel: str = KERNEL) -> NotebookNod
 
 def exporter(nb: NotebookNode) -> SlidesExporter:
     """nbconvert's slides exporter with :data:`TEMPLATE`, reveal.js under ``assets/``."""
-    slides = SlidesExporter(reveal_url_prefix=f"{ASSETS}/reveal.js", reveal_theme=THEME)
+    from traitlets.config import Config
+
+    from autograder.build import HIDE_INPUT
+
+    # the walkthrough marks figure code (autograder.build): the talk shows the figure only
+    config = Config({"TagRemovePreprocessor": {"enabled": True,
+                                               "remove_input_tags": [HIDE_INPUT]}})
+    slides = SlidesExporter(config=config, reveal_url_prefix=f"{ASSETS}/reveal.js",
+                            reveal_theme=THEME)
     slides.raw_template = TEMPLATE
     return slides
 
