@@ -30,7 +30,8 @@ from autograder.notebook import (
 def test_the_course_has_its_first_notebooks():
     """Is a missing notebook an error rather than a silently smaller course?"""
     assert {"01_optimization", "02_gradients", "03_learning", "04_cnn_architectures",
-            "05_receptive_fields", "06_attention_vit", "07_clip"} <= set(ASSIGNMENTS)
+            "05_receptive_fields", "06_attention_vit", "07_clip",
+            "08_dense_prediction"} <= set(ASSIGNMENTS)
 
 
 def source(name: str):
