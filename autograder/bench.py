@@ -81,13 +81,8 @@ def bench_class(config: Path, n: int, workers: int, scheduler: str | None = None
             marks.append((len(write_s), process.memory_info().rss))
 
     with tempfile.TemporaryDirectory(prefix="cvcourse-class-") as tmp:
-        course = tiny_course(Path(tmp) / "course", config)
-        work = prepare_workspace(course, "00_tiny", Path(tmp) / "scratch")
-        release = read(generate_release(work, "00_tiny") / "00_tiny.ipynb")
-        answers = model_answers(read(Course(course).assignment("00_tiny").source))
-        filled = fill(release, answers)
-        for i in range(n):
-            submit(course, f"s{i:05d}", "00_tiny", filled)
+        course = _course(tiny_course(Path(tmp) / "tiny", config), "00_tiny",
+                         Path(tmp) / "course", n)
         sync_gradebook(Course(course).assignment("00_tiny"))
         options = GradeOptions(workers=workers, force=True, quiet=False, limits=Limits(),
                                scheduler=scheduler, sandbox=sandbox)

@@ -34,7 +34,7 @@ from torch import nn
 
 from cvcourse.data import COLOURS, PAIRS, SHAPES, ShapesBatch, shapes
 from cvcourse.runtime import progress
-from cvcourse.train import file_sha256, load_or_train
+from cvcourse.train import accuracy, file_sha256, load_or_train
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "tiny_clip.pt"
 RECORD = WEIGHTS.with_suffix(".json")
@@ -256,7 +256,7 @@ def held_out_accuracy(model: TinyCLIP, n: int = 600, seed: int = 1,
         classes += F.normalize(text, dim=-1)
     scores = F.normalize(model.encode_image(data.images), dim=-1) @ classes.T
     truth = data.colour_labels[:, 0] * len(SHAPES) + data.shape_labels[:, 0]
-    return (scores.argmax(1) == truth).float().mean().item()
+    return accuracy(scores, truth)
 
 
 def recorded(path: str | Path = RECORD) -> dict:

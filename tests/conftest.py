@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
+import psutil
 import pytest
 from nbclient import NotebookClient
 
@@ -50,6 +52,27 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=1800,
                           env={**os.environ, **env} if env else None)
+
+
+def _read_marker(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:  # that kernel was just stopped
+        return ""
+
+
+def worker_grading(student: str, is_worker) -> psutil.Process | None:
+    """The grading worker process (the first ancestor for which ``is_worker(process)`` holds)
+    whose task runs ``student``'s sandboxed kernel, or None while there is none."""
+    folders = [str(f.parent) for f in Path(tempfile.gettempdir()).glob("cvcourse-student-*/grading")
+               if _read_marker(f) == student]
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if any(f in cmdline for f in folders) and "autograder.kernel" in cmdline:
+            for parent in proc.parents():
+                if is_worker(parent):
+                    return parent
+    return None
 
 
 def score(result: dict) -> float:

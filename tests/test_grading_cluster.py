@@ -10,13 +10,11 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import psutil
 import pytest
-from conftest import score
+from conftest import score, worker_grading
 from nbgrader.api import Gradebook
 from tiny_course import tiny_course
 
@@ -72,27 +70,6 @@ class Cluster:
                 proc.kill()
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:  # that kernel was just stopped
-        return ""
-
-
-def _worker_grading(student: str, workers: list[subprocess.Popen]) -> int | None:
-    """The pid of the cluster worker whose task runs ``student``'s kernel."""
-    folders = [str(f.parent) for f in Path(tempfile.gettempdir()).glob("cvcourse-student-*/grading")
-               if _read(f) == student]
-    pids = {w.pid for w in workers}
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if any(f in cmdline for f in folders) and "autograder.kernel" in cmdline:
-            for parent in proc.parents():
-                if parent.pid in pids:
-                    return parent.pid
-    return None
-
-
 def _grade(course: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "autograder", "grade", "00_tiny",
                            "--submissions", "submitted", *args], cwd=course,
@@ -124,7 +101,9 @@ def test_a_worker_killed_mid_batch_on_a_cluster_loses_no_grade(tmp_path):
         victim_worker = None
         deadline = time.monotonic() + 300
         while victim_worker is None and time.monotonic() < deadline and grading.poll() is None:
-            victim_worker = _worker_grading("victim", cluster.workers)
+            pids = {w.pid for w in cluster.workers}
+            found = worker_grading("victim", lambda p, pids=pids: p.pid in pids)
+            victim_worker = found.pid if found is not None else None
             time.sleep(0.3)
         assert victim_worker is not None, "never saw the victim's kernel on a cluster worker"
         time.sleep(2)  # the victim's test is now running

@@ -9,13 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-import psutil
 import pytest
-from conftest import score
+from conftest import score, worker_grading
 from nbgrader.api import Gradebook
 from tiny_course import tiny_course
 
@@ -25,26 +22,6 @@ from autograder.notebook import read
 from autograder.submission import fill, model_answers, submit
 
 SLOW = "import time\ndef square(x):\n    time.sleep(60)\n    return x * x\n"
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:  # that kernel was just stopped
-        return ""
-
-
-def _worker_grading(student: str) -> psutil.Process | None:
-    """The Dask worker process whose task runs ``student``'s kernel (its sandbox's parent)."""
-    folders = [str(f.parent) for f in Path(tempfile.gettempdir()).glob("cvcourse-student-*/grading")
-               if _read(f) == student]
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or [])
-        if any(f in cmdline for f in folders) and "autograder.kernel" in cmdline:
-            for parent in proc.parents():
-                if "multiprocessing" in " ".join(parent.cmdline()):
-                    return parent
-    return None
 
 
 @pytest.mark.slow
@@ -65,7 +42,8 @@ def test_a_killed_worker_costs_only_its_submission(tmp_path):
     worker = None
     deadline = time.monotonic() + 300
     while worker is None and time.monotonic() < deadline and grading.poll() is None:
-        worker = _worker_grading("victim")
+        worker = worker_grading(
+            "victim", lambda p: "multiprocessing" in " ".join(p.cmdline()))
         time.sleep(0.5)
     assert worker is not None, "never saw the victim's kernel"
     time.sleep(3)  # the victim's test is now running
