@@ -58,8 +58,11 @@ grade: $(STAMP) $(NODE_STAMP)
 	$(PY) -m autograder grade $(ASSIGNMENT) --submissions $(SUBMISSIONS) \
 		--workers $(WORKERS) --device $(DEVICE)
 
+# Per notebook: a student's Run All, nbgrader autograde and the pipeline (1 and WORKERS workers)
+# on the same model submissions; BENCH="01_optimization 02_gradients" for fewer notebooks
+BENCH ?=
 bench: $(STAMP)
-	$(PY) -m autograder bench $(ASSIGNMENT) --submissions 6 --workers $(WORKERS)
+	$(PY) -m autograder bench $(BENCH) --submissions 2 --workers $(WORKERS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

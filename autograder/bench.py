@@ -1,6 +1,6 @@
-"""``python -m autograder bench``: grade the same K model submissions with plain sequential
-``nbgrader autograde`` and with the pipeline at 1 and N workers; print a table (the wall time
-of the batch, and for the pipeline the median time of one submission's graded run)."""
+"""``python -m autograder bench``: per notebook, the interactive run (a student's Run All), plain
+sequential ``nbgrader autograde`` and the pipeline at 1 and N workers, on the same K model
+submissions, as one table; and ``bench-class``, a simulated class through Dask."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import os
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from nbclient import NotebookClient
 
 from autograder.build import BuildError, generate_release, nbgrader, prepare_workspace
 from autograder.course import Course
@@ -28,32 +31,73 @@ def _course(root: Path, assignment: str, folder: Path, k: int) -> Path:
     return course
 
 
-def bench(root: Path, assignment: str, k: int, workers: int) -> str:
-    """Return the timing table (wall seconds; the pipeline's grading phase, without export)."""
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="cvcourse-bench-") as tmp:
-        course = _course(root, assignment, Path(tmp) / "nbgrader", k)
-        start = time.perf_counter()
-        result = nbgrader(["autograde", assignment, "--force", "--log-level=ERROR"], cwd=course)
-        if result.returncode != 0:
-            raise BuildError(f"nbgrader autograde failed: {result.stderr.strip()[-300:]}")
-        rows.append(("nbgrader autograde (sequential)", 1, time.perf_counter() - start, None))
-        for n in sorted({1, workers}):
-            piped = _course(root, assignment, Path(tmp) / f"pipeline-{n}", k)
-            # record the assignment in the gradebook, as nbgrader's generate_assignment does
-            sync_gradebook(Course(piped).assignment(assignment))
-            options = GradeOptions(workers=n, force=True, quiet=True, limits=Limits())
-            summary = grade(piped, assignment, piped / "submitted", options)
+@dataclass
+class BenchRow:
+    """One notebook's figures, seconds: ``per_sub[method]`` is wall time / submissions."""
+
+    assignment: str
+    k: int
+    interactive_s: float
+    per_sub: dict[str, float]
+    one_run_s: float  # median graded run of one submission inside a pipeline task, 1 worker
+
+
+def interactive_run(course: Path, assignment: str) -> float:
+    """Seconds of a student's Run All on the model answers: kernel start to last cell, figures
+    drawn, no grading mode."""
+    nb = read(Course(course).assignment(assignment).submitted("student-000"))
+    env = {k: v for k, v in os.environ.items() if k != "NBGRADER_EXECUTION"}
+    start = time.perf_counter()
+    NotebookClient(nb, kernel_name="cvcourse", timeout=600, allow_errors=False,
+                   resources={"metadata": {"path": str(course)}}).execute(env=env)
+    return time.perf_counter() - start
+
+
+def bench_notebook(root: Path, assignment: str, k: int, workers: int, folder: Path) -> BenchRow:
+    """Time the three ways to run ``assignment`` on ``k`` model submissions (see module doc)."""
+    course = _course(root, assignment, folder / "nbgrader", k)
+    interactive = interactive_run(course, assignment)
+    start = time.perf_counter()
+    result = nbgrader(["autograde", assignment, "--force", "--log-level=ERROR"], cwd=course)
+    if result.returncode != 0:
+        raise BuildError(f"nbgrader autograde failed: {result.stderr.strip()[-300:]}")
+    per_sub = {"nbgrader": (time.perf_counter() - start) / k}
+    one = 0.0
+    for n in sorted({1, workers}):
+        piped = _course(root, assignment, folder / f"pipeline-{n}", k)
+        # record the assignment in the gradebook, as nbgrader's generate_assignment does
+        sync_gradebook(Course(piped).assignment(assignment))
+        options = GradeOptions(workers=n, force=True, quiet=True, limits=Limits())
+        summary = grade(piped, assignment, piped / "submitted", options)
+        per_sub[f"pipeline-{n}"] = summary["grading_s"] / k
+        if n == 1:
             one = statistics.median(r.runtime_s for r in summary["results"])
-            rows.append((f"autograder grade, {n} worker(s)", n, summary["grading_s"], one))
-    base = rows[0][2]
-    lines = [f"{k} submissions of {assignment}, {os.cpu_count()} CPU cores",
-             f"{'method':<34} {'workers':>7} {'wall s':>8} {'s/submission':>13} {'speed-up':>9}"
-             f" {'one run s':>10}"]
-    for label, n, wall, one in rows:
-        lines.append(f"{label:<34} {n:>7} {wall:>8.1f} {wall / k:>13.2f} {base / wall:>8.2f}x"
-                     f" {'-' if one is None else f'{one:.1f}':>10}")
+    return BenchRow(assignment, k, interactive, per_sub, one)
+
+
+def format_bench(rows: list[BenchRow], workers: int) -> str:
+    """The table: seconds per submission, and the pipeline's speed-up over nbgrader."""
+    k = rows[0].k if rows else 0
+    lines = [f"{k} model submissions per notebook, {os.cpu_count()} CPU cores; seconds per "
+             "submission (wall time of the batch / submissions)",
+             f"{'notebook':<22} {'interactive':>11} {'nbgrader':>9} {'pipeline 1w':>11}"
+             f" {'speed-up':>8} {'one run':>8} {f'pipeline {workers}w':>12} {'speed-up':>8}"]
+    for row in rows:
+        nbg, one_w, n_w = (row.per_sub["nbgrader"], row.per_sub["pipeline-1"],
+                           row.per_sub[f"pipeline-{workers}"])
+        lines.append(f"{row.assignment:<22} {row.interactive_s:>11.1f} {nbg:>9.2f} {one_w:>11.2f}"
+                     f" {nbg / one_w:>7.2f}x {row.one_run_s:>8.1f} {n_w:>12.2f}"
+                     f" {nbg / n_w:>7.2f}x")
     return "\n".join(lines)
+
+
+def bench(root: Path, assignments: list[str], k: int, workers: int) -> str:
+    """Benchmark each assignment in turn (see the module docstring); return the table."""
+    rows = []
+    for assignment in assignments:
+        with tempfile.TemporaryDirectory(prefix="cvcourse-bench-") as tmp:
+            rows.append(bench_notebook(root, assignment, k, workers, Path(tmp)))
+    return format_bench(rows, workers)
 
 
 def _threads(scheduler: str) -> int:

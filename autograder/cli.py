@@ -9,7 +9,7 @@ Examples:
   python -m autograder grade 01_optimization --submissions sample-class --workers 2
   python -m autograder grade 01_optimization --submissions submitted --device cuda --force
   python -m autograder grade 01_optimization --submissions DIR --scheduler tcp://host:8786
-  python -m autograder bench 01_optimization --submissions 6 --workers 2
+  python -m autograder bench [01_optimization ...] --submissions 2 --workers 2
   python -m autograder bench-class --submissions 2000 --scheduler tcp://host:8786
   python -m autograder feedback 01_optimization      after manual grading in formgrader
   python -m autograder slides 01_optimization        offline reveal.js deck in slides/
@@ -74,7 +74,8 @@ def _grade(args: argparse.Namespace) -> int:
     limits = Limits(cell_s=args.cell_timeout, notebook_s=args.notebook_timeout,
                     memory_mb=args.memory_mb)
     options = GradeOptions(workers=args.workers, device=args.device, force=args.force,
-                           limits=limits, scheduler=args.scheduler, sandbox=not args.no_sandbox)
+                           limits=limits, scheduler=args.scheduler, sandbox=not args.no_sandbox,
+                           figures=args.figures)
     summary = grade(root, args.assignment, Path(args.submissions), options)
     results = summary["results"]
     width = max([len(r.student) for r in results] + [7])
@@ -174,7 +175,13 @@ def _sample(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from autograder.bench import bench
 
-    print(bench(Course.find().root, args.assignment, args.submissions, args.workers))
+    course = Course.find()
+    if args.submissions < 1 or args.workers < 1:
+        raise CourseError("--submissions and --workers must be at least 1")
+    names = args.assignment or course.assignments()
+    for name in names:
+        course.assignment(name)  # an unknown name is one line before anything runs
+    print(bench(course.root, names, args.submissions, args.workers))
     return 0
 
 
@@ -212,6 +219,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--memory-mb", type=int, default=4096, help="memory cap per kernel (MiB)")
     g.add_argument("--no-sandbox", action="store_true",
                    help="run student kernels without bubblewrap (trusted submissions only)")
+    g.add_argument("--figures", action="store_true",
+                   help="draw the students' figures into their graded notebooks (slower; by "
+                        "default figures are built but never rendered)")
     g.add_argument("--no-similarity", action="store_true",
                    help="skip the answer similarity report at the end")
     g.set_defaults(run=_grade)
@@ -254,9 +264,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--no-zip", action="store_true", help="no LMS-style zip files")
     s.set_defaults(run=_sample)
-    b = sub.add_parser("bench", help="time nbgrader autograde against the pipeline")
-    b.add_argument("assignment")
-    b.add_argument("--submissions", type=int, default=6, help="how many (model) submissions")
+    b = sub.add_parser("bench", help="per notebook: a student's Run All, nbgrader autograde "
+                                     "and the pipeline, side by side")
+    b.add_argument("assignment", nargs="*", help="default: every assignment")
+    b.add_argument("--submissions", type=int, default=2, help="model submissions per notebook")
     b.add_argument("--workers", type=int, default=2)
     b.set_defaults(run=_bench)
     c = sub.add_parser("bench-class", help="grade a simulated class of one-exercise notebooks: "

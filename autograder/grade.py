@@ -28,7 +28,13 @@ from autograder.execute import Limits
 from autograder.report import write_report
 from autograder.result import GRADED, GradeResult
 from autograder.sandbox import bwrap
-from autograder.task import GradeJob, empty_result, grade_submission, sha256
+from autograder.task import (
+    AssignmentFiles,
+    GradeJob,
+    empty_result,
+    grade_submission,
+    sha256,
+)
 
 
 @dataclass
@@ -42,6 +48,7 @@ class GradeOptions:
     scheduler: str | None = None  # address of an existing Dask scheduler
     quiet: bool = False
     sandbox: bool = True  # student kernels in bubblewrap (see autograder.sandbox)
+    figures: bool = False  # render students' figures into the graded notebooks
 
 
 def _source_key(paths: Assignment) -> str:
@@ -49,28 +56,34 @@ def _source_key(paths: Assignment) -> str:
     return sha256(b"".join(f.read_bytes() for f in files if f.is_file())) or ""
 
 
-def sync_gradebook(paths: Assignment) -> bytes:
+def sync_gradebook(paths: Assignment) -> tuple[bytes, bytes]:
     """Record the assignment's source cells and checksums in the course gradebook (nbgrader
-    generate_assignment, released into a scratch folder); returns the release notebook.
-    Skipped when the source and config are unchanged since the last sync."""
+    generate_assignment, released into a scratch folder); returns the release notebook and a
+    gradebook of this assignment alone (what a grading task needs: it never grows with the
+    class, and carries no other student's grades). Skipped when the source and config are
+    unchanged since the last sync."""
     key, cache = _source_key(paths), paths.reports / "release-cache"
-    cached = cache / f"{key}.ipynb"
-    if cached.is_file() and paths.course.gradebook.is_file():
-        return cached.read_bytes()
+    cached, cached_db = cache / f"{key}.ipynb", cache / f"{key}.db"
+    if cached.is_file() and cached_db.is_file() and paths.course.gradebook.is_file():
+        return cached.read_bytes(), cached_db.read_bytes()
     with tempfile.TemporaryDirectory(prefix="cvcourse-sync-") as tmp:
-        work = prepare_workspace(paths.root, paths.name, Path(tmp))
-        result = nbgrader(["generate_assignment", paths.name, "--force",
-                           "--log-level=ERROR", f"--CourseDirectory.root={work}",
-                           f"--CourseDirectory.db_url={paths.course.db_url}"], cwd=work)
-        release = Assignment(Course(work), paths.name).release
-        if result.returncode != 0 or not release.is_file():
-            tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
-            raise BuildError("cannot record the assignment in the gradebook: " + " | ".join(tail))
+        work = prepare_workspace(paths.root, paths.name, Path(tmp) / "course")
+        alone = Path(tmp) / "assignment.db"
+        for db_url in (f"sqlite:///{alone}", paths.course.db_url):
+            result = nbgrader(["generate_assignment", paths.name, "--force",
+                               "--log-level=ERROR", f"--CourseDirectory.root={work}",
+                               f"--CourseDirectory.db_url={db_url}"], cwd=work)
+            release = Assignment(Course(work), paths.name).release
+            if result.returncode != 0 or not release.is_file():
+                tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+                raise BuildError("cannot record the assignment in the gradebook: "
+                                 + " | ".join(tail))
         cache.mkdir(parents=True, exist_ok=True)
-        for old in cache.glob("*.ipynb"):
+        for old in [*cache.glob("*.ipynb"), *cache.glob("*.db")]:
             old.unlink()
+        shutil.copyfile(alone, cached_db)
         shutil.copyfile(release, cached)
-        return release.read_bytes()
+        return release.read_bytes(), alone.read_bytes()
 
 
 def _already_graded(paths: Assignment, submission: Submission) -> bool:
@@ -153,8 +166,11 @@ def _kernel_threads(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
+def run_tasks(jobs: list[GradeJob], files: AssignmentFiles, options: GradeOptions,
+              on_result) -> str:
     """Run the jobs on Dask; call ``on_result(result)`` in this process as each finishes.
+    ``files`` (release notebook, gradebook, config) go to every worker once, not with each
+    task, so a task's message is one notebook whatever the size of the class.
     Returns a description of the scheduler used."""
     from dask.distributed import as_completed
 
@@ -166,14 +182,19 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
         done = as_completed()
 
         slots = max(1, sum(client.nthreads().values()) or options.workers)
+        shared = None
 
         def submit_next() -> None:
+            nonlocal shared
             if queue:
                 i, job = queue.pop(0)
                 # the worker that takes this job likely takes the one a full round later
                 job = dataclasses.replace(job, more_coming=len(queue) >= slots)
-                future = client.submit(grade_submission, job, key=f"grade-{job.student}-{i}",
-                                       pure=False, resources=resources)
+                if shared is None or shared.status != "finished":  # first, or every holder died
+                    shared = client.scatter(files, broadcast=True, hash=False)
+                future = client.submit(grade_submission, job, shared,
+                                       key=f"grade-{job.student}-{i}", pure=False,
+                                       resources=resources)
                 futures[future] = job
                 done.add(future)
 
@@ -188,7 +209,7 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
             try:
                 result = future.result()
             except Exception as err:  # noqa: BLE001 - a worker crash costs one submission
-                result = _crashed(job, f"{type(err).__name__}: {err}")
+                result = _crashed(job, files, f"{type(err).__name__}: {err}")
             future.release()  # recorded: never recomputed if its worker dies later
             on_result(result)
             bar.update(1)
@@ -201,8 +222,8 @@ def run_tasks(jobs: list[GradeJob], options: GradeOptions, on_result) -> str:
             cluster.close()
 
 
-def _crashed(job: GradeJob, why: str) -> GradeResult:
-    return empty_result(job, "error", f"grading crashed: {why}"[:500])
+def _crashed(job: GradeJob, files: AssignmentFiles, why: str) -> GradeResult:
+    return empty_result(job, files, "error", f"grading crashed: {why}"[:500])
 
 
 def export(paths: Assignment) -> dict[str, Path]:
@@ -309,21 +330,21 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
     if options.sandbox:
         bwrap()  # fail now, with the fix, rather than once per submission
     found = find_submissions(submissions, assignment)
-    release = sync_gradebook(paths)
-    gradebook = paths.course.gradebook.read_bytes()
+    release, gradebook = sync_gradebook(paths)
     config = paths.course.config()
     todo = [s for s in found if options.force or not _already_graded(paths, s)]
     threads = _kernel_threads(options.workers)
-    jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, release, gradebook,
-                     config, options.limits, options.device, threads, options.sandbox)
-            for s in todo]
+    files = AssignmentFiles(release, gradebook, config)
+    jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, options.limits,
+                     options.device, threads, options.sandbox, options.figures) for s in todo]
+
     def write(result: GradeResult) -> None:
         start_record = time.perf_counter()
         record(paths, result)
         if on_recorded is not None:
             on_recorded(result, time.perf_counter() - start_record)
 
-    scheduler = run_tasks(jobs, options, write) if jobs else "-"
+    scheduler = run_tasks(jobs, files, options, write) if jobs else "-"
     grading_s = time.perf_counter() - start
     outputs = export(paths)
     wall = time.perf_counter() - start

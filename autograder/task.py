@@ -29,22 +29,32 @@ from autograder.execute import GradingRun, Limits, answer_names, imported_module
 from autograder.notebook import grade_id, is_manual, is_test, points
 from autograder.result import GRADED, GradeResult, TestScore
 
+INLINE = "module://matplotlib_inline.backend_inline"
+NO_FIGURES = "module://autograder.nofigures"  # figures built, never drawn
+
+
+@dataclass
+class AssignmentFiles:
+    """What every task of one assignment shares; sent to each worker once, not once per task."""
+
+    release: bytes = b""  # the release notebook: cell order, locked cells
+    gradebook: bytes = b""  # a gradebook of this assignment alone: source cells and checksums
+    config: dict = field(default_factory=dict)  # nbgrader config (plain dict)
+
 
 @dataclass
 class GradeJob:
-    """Everything a worker needs; plain data, so it travels to any Dask worker."""
+    """One student's share of the work; plain data, so it travels to any Dask worker."""
 
     student: str
     assignment: str
     notebook: bytes | None  # None when the submission has no notebook
     problem: str = ""  # why ``notebook`` is None
-    release: bytes = b""  # the release notebook: cell order, locked cells
-    gradebook: bytes = b""  # read-only copy of the gradebook: source cells and checksums
-    config: dict = field(default_factory=dict)  # nbgrader config (plain dict)
     limits: Limits = field(default_factory=Limits)
     device: str = "cpu"
     threads: int = 1  # math threads for the kernel (cores shared between workers)
     sandbox: bool = True  # run the student's kernel in the bubblewrap sandbox
+    figures: bool = False  # render figures (else built, never drawn: nobody looks at them)
     more_coming: bool = True  # this worker likely grades another one: start its kernel now
 
 
@@ -52,8 +62,8 @@ def sha256(data: bytes | None) -> str | None:
     return hashlib.sha256(data).hexdigest() if data is not None else None
 
 
-def empty_result(job: GradeJob, status: str, reason: str) -> GradeResult:
-    release = nbformat.reads(job.release.decode(), as_version=4)
+def empty_result(job: GradeJob, files: AssignmentFiles, status: str, reason: str) -> GradeResult:
+    release = nbformat.reads(files.release.decode(), as_version=4)
     tests = {grade_id(c): TestScore(0.0, points(c), reason)
              for c in release.cells if is_test(c)}
     return GradeResult(job.student, job.assignment, status, reason, sha256(job.notebook), tests,
@@ -103,11 +113,11 @@ def drop_duplicates(nb: NotebookNode) -> list[str]:
     return copies
 
 
-def _sanitise(nb: NotebookNode, job: GradeJob, db_url: str) -> NotebookNode:
+def _sanitise(nb: NotebookNode, job: GradeJob, config: dict, db_url: str) -> NotebookNode:
     """nbgrader's own autograde sanitising steps, against a private copy of the gradebook."""
     resources = {"nbgrader": {"notebook": job.assignment, "assignment": job.assignment,
                               "student": job.student, "db_url": db_url}}
-    config = Config(job.config)
+    config = Config(config)
     for step in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                  CheckCellMetadata):
         nb, resources = step(config=config).preprocess(nb, resources)
@@ -123,39 +133,39 @@ def _message(cell: NotebookNode) -> str:
     return ""
 
 
-def grade_submission(job: GradeJob) -> GradeResult:
+def grade_submission(job: GradeJob, files: AssignmentFiles) -> GradeResult:
     """Grade one submission (runs on a Dask worker); see the module docstring."""
     if job.notebook is None:
-        return empty_result(job, "missing", job.problem or "no notebook submitted")
+        return empty_result(job, files, "missing", job.problem or "no notebook submitted")
     try:
         nb = nbformat.reads(job.notebook.decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same verdict
-        return empty_result(job, "corrupt", f"unreadable notebook ({type(err).__name__})")
+        return empty_result(job, files, "corrupt", f"unreadable notebook ({type(err).__name__})")
     start = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix=f"grade-{job.student[:20]}-"))
     try:
         private = scratch / "private"
         private.mkdir()
         db = private / "gradebook.db"
-        db.write_bytes(job.gradebook)
-        release = nbformat.reads(job.release.decode(), as_version=4)
+        db.write_bytes(files.gradebook)
+        release = nbformat.reads(files.release.decode(), as_version=4)
         copies = drop_duplicates(nb)
         restored = restore_locked_cells(nb, release)
         try:
-            nb = _sanitise(nb, job, f"sqlite:///{db}")
+            nb = _sanitise(nb, job, files.config, f"sqlite:///{db}")
         except Exception as err:  # noqa: BLE001 - nbgrader raises plain Exceptions here
-            return empty_result(job, "error", f"cannot restore the test cells: {err}")
+            return empty_result(job, files, "error", f"cannot restore the test cells: {err}")
         shutil.rmtree(private)  # student code must not find the gradebook
         flags = [f.as_dict() for f in integrity.scan(nb)]
         env = {"CVCOURSE_DEVICE": job.device, "NBGRADER_EXECUTION": "autograde",
-               "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+               "MPLBACKEND": INLINE if job.figures else NO_FIGURES,
                "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(job.threads),
                "MKL_NUM_THREADS": str(job.threads)}
         log = GradingRun(nb, answer_names(release), job.limits, env, use_sandbox=job.sandbox,
                          gpu=job.device == "cuda", preload=imported_modules(release),
                          spare=job.more_coming, label=job.student).run()
-        nb, _ = LimitOutput(config=Config(job.config)).preprocess(nb, {})
+        nb, _ = LimitOutput(config=Config(files.config)).preprocess(nb, {})
         tests = {}
         for cell in nb.cells:
             if is_test(cell):

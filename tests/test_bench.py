@@ -12,17 +12,18 @@ from autograder.bench import bench, bench_class
 
 
 @pytest.mark.slow
-def test_bench_prints_nbgrader_and_the_pipeline_side_by_side(tmp_path):
+def test_bench_prints_the_interactive_run_nbgrader_and_the_pipeline_per_notebook(tmp_path):
     course = tiny_course(tmp_path / "course")
-    table = bench(course, "00_tiny", k=2, workers=2).splitlines()
-    assert table[0].startswith("2 submissions of 00_tiny")
-    rows = {line.split("  ")[0].strip(): line.split() for line in table[2:]}
-    assert set(rows) == {"nbgrader autograde (sequential)", "autograder grade, 1 worker(s)",
-                         "autograder grade, 2 worker(s)"}
-    for label, cells in rows.items():
-        wall, per, one = float(cells[-4]), float(cells[-3]), cells[-1]
-        assert wall > 0 and per == pytest.approx(wall / 2, abs=0.06)
-        assert (one == "-") == label.startswith("nbgrader") and (one == "-" or float(one) > 0)
+    table = bench(course, ["00_tiny"], k=2, workers=2).splitlines()
+    assert table[0].startswith("2 model submissions per notebook")
+    assert table[1].split() == ["notebook", "interactive", "nbgrader", "pipeline", "1w",
+                                "speed-up", "one", "run", "pipeline", "2w", "speed-up"]
+    name, interactive, nbg, one_w, speed_1, one, two_w, speed_2 = table[2].split()
+    assert name == "00_tiny" and len(table) == 3
+    assert min(float(interactive), float(nbg), float(one_w), float(one), float(two_w)) > 0
+    # the speed-ups are the ratios of the columns they sit beside (rounding allowed)
+    assert float(speed_1[:-1]) == pytest.approx(float(nbg) / float(one_w), rel=0.02, abs=0.01)
+    assert float(speed_2[:-1]) == pytest.approx(float(nbg) / float(two_w), rel=0.02, abs=0.01)
 
 
 @pytest.mark.slow
