@@ -31,7 +31,7 @@ def test_the_course_has_its_first_notebooks():
     """Is a missing notebook an error rather than a silently smaller course?"""
     assert {"01_optimization", "02_gradients", "03_learning", "04_cnn_architectures",
             "05_receptive_fields", "06_attention_vit", "07_clip",
-            "08_dense_prediction"} <= set(ASSIGNMENTS)
+            "08_dense_prediction", "09_vlm"} <= set(ASSIGNMENTS)
 
 
 def source(name: str):
