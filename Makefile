@@ -12,7 +12,7 @@ SUBMISSIONS ?= submitted
 WORKERS     ?= 2
 DEVICE      ?= cpu
 
-.PHONY: setup demo test test-fast lint release build check grade bench slides clean
+.PHONY: setup demo test test-fast lint release build check grade bench slides lab clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -30,6 +30,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name cvcourse --display-name "Python 3 (cvcourse)"
+	@# formgrader in any Jupyter of this venv: Autograde points to the pipeline, maths offline
+	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
+	echo '{"ServerApp": {"jpserver_extensions": {"autograder.lab": true}}}' \
+		> $(VENV)/etc/jupyter/jupyter_server_config.d/autograder.json
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp .jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	touch $(STAMP)
@@ -84,6 +88,12 @@ check: $(STAMP)
 # reveal.js and KaTeX copied to slides/assets/ (open the file in any browser, no network)
 slides: $(STAMP) $(NODE_STAMP)
 	$(PY) -m autograder.deck
+
+# JupyterLab on the course, 127.0.0.1 only (open the printed URL: it carries the token), with
+# the nbgrader extensions: Validate, the Assignments tab (local exchange in exchange/, students'
+# copies in work/) and Formgrader. LAB_PORT=8890 picks the port.
+lab: $(STAMP)
+	$(PY) -m autograder lab $(if $(LAB_PORT),--port $(LAB_PORT))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info node_modules slides

@@ -1,5 +1,7 @@
 """nbgrader configuration for the course; nbgrader and `python -m autograder` both read it."""
 
+import os
+
 c = get_config()  # noqa: F821 - injected by traitlets when nbgrader loads this file
 
 c.CourseDirectory.course_id = "cv-dl-intro"
@@ -34,3 +36,10 @@ c.GenerateFeedback.preprocessors = [
 # ... and typesets maths with KaTeX inlined from node_modules/ (npm ci in `make setup`), never
 # MathJax from a CDN: a student opens the file offline.
 c.GenerateFeedback.exporter_class = "autograder.feedback.OfflineFeedbackExporter"
+
+# The local exchange (`make lab`, README "For students"): the instructor releases into
+# exchange/, a student fetches a copy into work/NN/ (never release/) and submits from there,
+# `nbgrader collect` copies submissions to submitted/. Both folders are git-ignored.
+_course = os.path.dirname(os.path.abspath(__file__))
+c.Exchange.root = os.path.join(_course, "exchange")
+c.Exchange.assignment_dir = os.path.join(_course, "work")

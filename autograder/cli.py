@@ -16,6 +16,11 @@ Examples:
   python -m autograder similarity 01_optimization --submissions DIR
   python -m autograder export 01_optimization --lms canvas --roster canvas.csv --out up.csv
   python -m autograder export 01_optimization --lms moodle --roster moodle.csv --out up.csv
+  python -m autograder lab                           JupyterLab on the course (make lab)
+  python -m autograder release 01_optimization       into the local exchange (exchange/)
+  python -m autograder fetch 01_optimization         a student's copy in work/01_optimization/
+  python -m autograder submit 01_optimization        ... handed in to the exchange
+  python -m autograder collect 01_optimization       submissions into submitted/, then grade
 """
 
 from __future__ import annotations
@@ -75,7 +80,8 @@ def _grade(args: argparse.Namespace) -> int:
                     memory_mb=args.memory_mb)
     options = GradeOptions(workers=args.workers, device=args.device, force=args.force,
                            limits=limits, scheduler=args.scheduler, sandbox=not args.no_sandbox,
-                           figures=args.figures)
+                           figures=args.figures, mirror=not args.no_mirror,
+                           all_cells=args.all_cells)
     summary = grade(root, args.assignment, Path(args.submissions), options)
     results = summary["results"]
     width = max([len(r.student) for r in results] + [7])
@@ -195,6 +201,26 @@ def _bench_class(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab(args: argparse.Namespace) -> int:
+    from autograder import lab
+
+    root = Course.find().root
+    if args.command == "lab":
+        return lab.start_lab(root, args.port)
+    for assignment in args.assignments:
+        if args.command == "release":
+            print(f"released {assignment} to {lab.release(root, assignment)}")
+        elif args.command == "fetch":
+            print(f"your copy: {lab.fetch(root, assignment)}")
+        elif args.command == "submit":
+            lab.submit(root, assignment, args.student)
+            print(f"submitted {assignment} to {lab.exchange_root(root)}")
+        else:
+            print(f"collected {assignment} into {lab.collect(root, assignment)}; grade with "
+                  f"`python -m autograder grade {assignment} --submissions submitted`")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m autograder", description=__doc__,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -222,8 +248,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--figures", action="store_true",
                    help="draw the students' figures into their graded notebooks (slower; by "
                         "default figures are built but never rendered)")
+    g.add_argument("--all-cells", action="store_true",
+                   help="run every cell, as nbgrader does (by default the read-only demo cells "
+                        "that no test and none of the student's code depends on are skipped)")
     g.add_argument("--no-similarity", action="store_true",
                    help="skip the answer similarity report at the end")
+    g.add_argument("--no-mirror", action="store_true",
+                   help="do not copy the submissions and their timestamps to submitted/ "
+                        "(formgrader then shows none)")
     g.set_defaults(run=_grade)
     d = sub.add_parser("slides", help="offline reveal.js decks of the walkthroughs in slides/")
     d.add_argument("assignments", nargs="*", help="assignment names (default: all)")
@@ -277,6 +309,20 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--scheduler", help="address of an existing Dask scheduler instead")
     c.add_argument("--no-sandbox", action="store_true", help="kernels without bubblewrap")
     c.set_defaults(run=_bench_class)
+    lab = sub.add_parser("lab", help="JupyterLab on the course (127.0.0.1; formgrader, "
+                                     "Assignments tab, Validate)")
+    lab.add_argument("--port", type=int, help="port (default: Jupyter's, 8888 or the next free)")
+    lab.set_defaults(run=_lab)
+    for name, what in (("release", "instructor: put release/NN in the local exchange"),
+                       ("fetch", "student: copy a released assignment into work/NN/"),
+                       ("submit", "student: submit work/NN/ to the exchange"),
+                       ("collect", "instructor: copy submissions from the exchange to "
+                                   "submitted/")):
+        x = sub.add_parser(name, help=what)
+        x.add_argument("assignments", nargs="+", help="assignment names")
+        if name == "submit":
+            x.add_argument("--student", help="student id (default: your login name)")
+        x.set_defaults(run=_lab)
     return top
 
 

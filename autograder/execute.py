@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import atexit
+import builtins
 import json
 import shutil
+import symtable
 import sys
 import tempfile
 import time
@@ -33,6 +35,7 @@ SERVE = "__import__('autograder.bridge').bridge.serve()"
 # memory bomb that is the whole heap, and every later test would fail with MemoryError
 FORGET_ERROR = ("import sys as _s\n_s.last_type = _s.last_value = _s.last_traceback = None\n"
                 "_s.last_exc = None\ndel _s\nimport gc as _g\n_g.collect()\ndel _g")
+SKIPPED_NOTE = "(not run while grading: no test and none of your code depends on this cell)\n"
 _ERRORS = {"StudentTimeout": "CellTimeout", "StudentKernelDied": "DeadKernel"}
 
 
@@ -78,12 +81,15 @@ class GradingRun:
     """Runs ``nb`` in place (see the module docstring). ``answers`` are the names the release's
     answer cells define, ``preload`` the modules its locked cells import; ``spare``: launch
     the next submission's student kernel while this one runs; ``label`` (the student) is
-    written next to the kernel's connection file, for whoever watches the processes."""
+    written next to the kernel's connection file, for whoever watches the processes;
+    ``skip``: indices of cells not to run (:func:`demo_cells`)."""
 
     def __init__(self, nb: NotebookNode, answers: list[str], limits: Limits,
                  env: dict[str, str], use_sandbox: bool = True, gpu: bool = False,
-                 preload: list[str] | None = None, spare: bool = True, label: str = ""):
+                 preload: list[str] | None = None, spare: bool = True, label: str = "",
+                 skip: set[int] | None = None):
         self.nb, self.answers, self.limits = nb, answers, limits
+        self.skipped = skip or set()
         self.env, self.use_sandbox, self.gpu = env, use_sandbox, gpu
         self.preload, self.spare, self.label = preload or [], spare, label
         self.log = RunLog()
@@ -242,6 +248,8 @@ class GradingRun:
                            f"{self.limits.notebook_s:.0f} s budget")
                 elif is_test(cell):
                     self._run_test_cell(cell)
+                elif index in self.skipped:
+                    cell.outputs = [new_output("stream", name="stdout", text=SKIPPED_NOTE)]
                 else:
                     self._run_student_cell(index, cell)
             healthy = True
@@ -341,6 +349,108 @@ def used_names(source: str) -> list[str]:
     except SyntaxError:
         return []
     return [node.id for node in ast.walk(tree) if isinstance(node, ast.Name)]
+
+
+# Student code that reaches names without spelling them out: with any of these in a student's
+# cell, no name analysis is trusted and every cell runs
+_DYNAMIC = {"globals", "locals", "vars", "eval", "exec", "compile", "__import__", "get_ipython",
+            "dir", "__builtins__", "__main__", "sys", "importlib", "inspect", "builtins"}
+
+
+def _scopes(source: str) -> tuple[set[str], set[str], set[str]] | None:
+    """(names a cell binds in the notebook's namespace, names of that namespace it reads, the
+    functions and classes it defines there),
+    from Python's own symbol tables: a function's parameters and locals are not reads of the
+    notebook's names, a ``global`` statement is. None when the cell is not plain Python
+    (IPython magics, shell escapes, a syntax error)."""
+    try:
+        top = symtable.symtable(source, "<cell>", "exec")
+    except (SyntaxError, ValueError):
+        return None
+    binds, reads, defs, stack = set(), set(), set(), [top]
+    while stack:
+        table = stack.pop()
+        stack += table.get_children()
+        module = table.get_type() == "module"
+        for sym in table.get_symbols():
+            name = sym.get_name()
+            if module and (sym.is_assigned() or sym.is_imported() or sym.is_namespace()):
+                binds.add(name)
+                if sym.is_namespace():  # def or class
+                    defs.add(name)
+            elif not module and sym.is_declared_global() and sym.is_assigned():
+                binds.add(name)
+            if (module and sym.is_referenced()) or (not module and sym.is_global()
+                                                    and sym.is_referenced()):
+                reads.add(name)
+    return binds, reads, defs
+
+
+def _imported(nb: NotebookNode) -> set[str]:
+    """Names the read-only cells import (np, plt, torch, plot, Callable ...): library objects
+    that a demo reads without changing anything graded."""
+    names = set()
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not nbutils.is_locked(cell):
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+    return names
+
+
+def demo_cells(nb: NotebookNode, release: NotebookNode) -> set[int]:
+    """Indices of the demo cells of ``nb`` (a sanitised submission) that nothing graded can
+    depend on, so a graded run may skip them. A demo cell is a read-only code cell other than
+    the setup, or an ordinary code cell the student left exactly as the release has it (one
+    the student changed or added is the student's code, and runs). Walking back from the end,
+    a demo is needed when it binds a name that a later needed cell, any test or any of the
+    student's own cells mentions, or when it mentions such a name itself (it might change it:
+    ``model.train()``), modules imported by the notebook excepted. Empty when a cell cannot be
+    analysed or the student's code reaches names dynamically (``globals()``, ``eval`` ...):
+    then every cell runs."""
+    as_released = {c.source for c in release.cells
+                   if c.cell_type == "code" and "nbgrader" not in c.metadata}
+    # reading these changes nothing graded: library objects, builtins, the setup's names, and
+    # calling the student's functions and classes
+    harmless = _imported(nb) | set(dir(builtins))
+    needed: set[str] = set()  # names the student's kernel must have right
+    tested: set[str] = set()  # names tests read: read-only cells also run in the judge
+    candidates = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        scopes = _scopes(cell.source)
+        if scopes is None:
+            return set()
+        binds, reads, defs = scopes
+        locked = nbutils.is_locked(cell)
+        graded = nbutils.is_grade(cell) or nbutils.is_solution(cell) or grade_id(cell) == "setup"
+        if is_test(cell):
+            tested |= reads
+        elif not graded and (locked or ("nbgrader" not in cell.metadata
+                                        and cell.source in as_released)):
+            candidates.append((index, locked, binds, reads))
+        else:
+            if not locked and (binds | reads) & _DYNAMIC:
+                return set()
+            needed |= binds | reads
+            if is_answer(cell):
+                harmless |= defs
+            elif grade_id(cell) == "setup":  # the course's constants (DEVICE) and imports
+                harmless |= binds
+    skipped = set()
+    for index, locked, binds, reads in reversed(candidates):
+        wanted = needed | tested if locked else needed
+        if binds & wanted or (reads - harmless) & needed:
+            needed |= binds | (reads - harmless)
+        else:
+            skipped.add(index)
+    return skipped
 
 
 def imported_modules(release: NotebookNode) -> list[str]:

@@ -49,6 +49,8 @@ class GradeOptions:
     quiet: bool = False
     sandbox: bool = True  # student kernels in bubblewrap (see autograder.sandbox)
     figures: bool = False  # render students' figures into the graded notebooks
+    all_cells: bool = False  # also run the demo cells no test or student cell depends on
+    mirror: bool = True  # copy submissions + timestamps to submitted/, where formgrader looks
 
 
 def _source_key(paths: Assignment) -> str:
@@ -108,12 +110,15 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def record(paths: Assignment, result: GradeResult) -> None:
     """Write one result: autograded notebook, gradebook scores (nbgrader's SaveAutoGrades),
-    then result.json last, which marks the submission as done for a resumed run."""
+    then result.json last, which marks the submission as done for a resumed run. The student
+    gets a name and the submission its ``submitted/`` timestamp, as formgrader shows them."""
+    from autograder.lab import student_names, submitted_at
+
     student, name, notebook = result.student, paths.name, result.notebook
     warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy SAWarning noise
     with Gradebook(paths.course.db_url) as gb:
-        gb.update_or_create_student(student)
-        gb.update_or_create_submission(name, student)
+        gb.update_or_create_student(student, **student_names(gb, student))
+        gb.update_or_create_submission(name, student, timestamp=submitted_at(paths, student))
     if notebook is not None:
         target = paths.autograded(student)
         if target.exists():
@@ -330,13 +335,18 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
     if options.sandbox:
         bwrap()  # fail now, with the fix, rather than once per submission
     found = find_submissions(submissions, assignment)
+    if options.mirror:  # formgrader counts submitted/ and reads its timestamps
+        from autograder.lab import mirror_submissions
+
+        mirror_submissions(root, assignment, submissions, found)
     release, gradebook = sync_gradebook(paths)
     config = paths.course.config()
     todo = [s for s in found if options.force or not _already_graded(paths, s)]
     threads = _kernel_threads(options.workers)
     files = AssignmentFiles(release, gradebook, config)
     jobs = [GradeJob(s.student, assignment, s.notebook, s.problem, options.limits,
-                     options.device, threads, options.sandbox, options.figures) for s in todo]
+                     options.device, threads, options.sandbox, options.figures, options.all_cells)
+            for s in todo]
 
     def write(result: GradeResult) -> None:
         start_record = time.perf_counter()

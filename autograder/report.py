@@ -114,6 +114,8 @@ def summarise(results: list[GradeResult]) -> dict:
         "mean_points": mean,
         "median_points": median,
         "mean_percent": _percent(mean, max_points),
+        # formgrader's average: every submission, those not graded (missing, corrupt) as 0
+        "mean_all_points": statistics.fmean(_total(r) for r in results) if results else None,
         "median_percent": _percent(median, max_points),
         "test_max": test_max,
         "pass_rate": {g: sum(_full_marks(r, g, m) for r in graded) / len(graded)
@@ -274,6 +276,8 @@ def _header(summary: dict, meta: dict) -> str:
                       f"({_pct(summary['mean_percent'])})",
         "Median score": f"{_num(summary['median_points'])} / {_num(summary['max_points'])} pts "
                         f"({_pct(summary['median_percent'])})",
+        "Mean over all submissions (formgrader's average; not graded = 0)":
+            f"{_num(summary['mean_all_points'])} / {_num(summary['max_points'])} pts",
     }
     rows = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in items.items())
     rows += _similarity_link(meta.get("similarity"), "meta")

@@ -25,7 +25,13 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from autograder import integrity
-from autograder.execute import GradingRun, Limits, answer_names, imported_modules
+from autograder.execute import (
+    GradingRun,
+    Limits,
+    answer_names,
+    demo_cells,
+    imported_modules,
+)
 from autograder.notebook import grade_id, is_manual, is_test, points
 from autograder.result import GRADED, GradeResult, TestScore
 
@@ -55,6 +61,7 @@ class GradeJob:
     threads: int = 1  # math threads for the kernel (cores shared between workers)
     sandbox: bool = True  # run the student's kernel in the bubblewrap sandbox
     figures: bool = False  # render figures (else built, never drawn: nobody looks at them)
+    all_cells: bool = False  # run the demo cells nothing graded depends on, too
     more_coming: bool = True  # this worker likely grades another one: start its kernel now
 
 
@@ -164,7 +171,8 @@ def grade_submission(job: GradeJob, files: AssignmentFiles) -> GradeResult:
                "MKL_NUM_THREADS": str(job.threads)}
         log = GradingRun(nb, answer_names(release), job.limits, env, use_sandbox=job.sandbox,
                          gpu=job.device == "cuda", preload=imported_modules(release),
-                         spare=job.more_coming, label=job.student).run()
+                         spare=job.more_coming, label=job.student,
+                         skip=set() if job.all_cells else demo_cells(nb, release)).run()
         nb, _ = LimitOutput(config=Config(files.config)).preprocess(nb, {})
         tests = {}
         for cell in nb.cells:

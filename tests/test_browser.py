@@ -70,9 +70,15 @@ def _open(context, path: Path):
 
 
 def _shot(page, name: str) -> Path:
+    """Screenshot ``name`` to SHOTS; with ``$CVCOURSE_DOCS_SCREENSHOTS`` (the README's
+    ``docs/screenshots``) also a small copy there."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name
     page.screenshot(path=str(path))
+    if os.environ.get("CVCOURSE_DOCS_SCREENSHOTS"):
+        from autograder.lab import shrink_png
+
+        shrink_png(path, Path(os.environ["CVCOURSE_DOCS_SCREENSHOTS"]) / name)
     return path
 
 

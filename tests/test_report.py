@@ -82,6 +82,8 @@ def test_mean_and_median_match_numpy() -> None:
     assert s["mean_points"] == pytest.approx(np.mean(totals))
     assert s["median_points"] == pytest.approx(np.median(totals))
     assert s["mean_percent"] == pytest.approx(100 * np.mean(totals) / 12)
+    # formgrader's average counts the two submissions that were not graded as 0
+    assert s["mean_all_points"] == pytest.approx(np.sum(totals) / (len(totals) + 2))
 
 
 def test_pass_rate_in_notebook_order() -> None:
@@ -105,6 +107,7 @@ def test_summary_of_nothing() -> None:
     s = summarise([])
     assert (s["n_submissions"], s["n_graded"], s["max_points"]) == (0, 0, 0.0)
     assert s["mean_points"] is None and s["median_points"] is None
+    assert s["mean_all_points"] is None
     assert s["pass_rate"] == {} and s["flagged"] == {} and s["total"] == {}
 
 

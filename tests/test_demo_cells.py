@@ -1,0 +1,108 @@
+"""Which demo cells a graded run may skip (``autograder.execute.demo_cells``): only those no
+test, no answer and none of the student's own cells can depend on; any doubt runs them."""
+
+from __future__ import annotations
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from autograder.execute import demo_cells
+from autograder.sample import cell_meta
+
+SETUP = new_code_cell("import numpy as np\nfrom cvcourse import plot\nDEVICE = 'cpu'",
+                      metadata=cell_meta("setup", grade=False, solution=False, locked=True))
+
+
+def answer(gid: str, source: str):
+    return new_code_cell(source, metadata=cell_meta(gid, grade=False, solution=True,
+                                                    locked=False))
+
+
+def graded_test(gid: str, source: str):
+    return new_code_cell(source, metadata=cell_meta(gid, grade=True, solution=False,
+                                                    locked=True, points=1))
+
+
+def locked(gid: str, source: str):
+    return new_code_cell(source, metadata=cell_meta(gid, grade=False, solution=False,
+                                                    locked=True))
+
+
+def course(*cells) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """(release, a submission with the same cells): the student changed nothing."""
+    release = new_notebook(cells=[SETUP, new_markdown_cell("# t"), *cells])
+    return release, nbformat.from_dict(nbformat.reads(nbformat.writes(release), as_version=4))
+
+
+SQUARE = answer("square", "def square(x):\n    return x * x")
+TEST = graded_test("test-square", "from autograder.checks import assert_close, passed\n"
+                 "assert_close(square(3.0), 9.0)\npassed('ok')")
+
+
+def test_a_demo_that_only_shows_results_is_skipped_and_the_rest_runs():
+    demo = new_code_cell("xs = np.linspace(-2, 2, 50)\nys = [square(x) for x in xs]\n"
+                         "plot.line(xs, ys)\nprint(DEVICE, len(xs))")
+    release, nb = course(SQUARE, TEST, demo)
+    assert demo_cells(nb, release) == {4}
+
+
+def test_a_demo_the_student_changed_or_added_runs():
+    demo = new_code_cell("xs = np.linspace(-2, 2, 50)")
+    release, nb = course(SQUARE, TEST, demo)
+    nb.cells[4].source += "\nimport torch\ntorch.set_default_dtype(torch.float64)"
+    nb.cells.append(new_code_cell("print('my own cell')"))
+    assert demo_cells(nb, release) == set()
+
+
+def test_a_demo_binding_what_an_answer_or_a_students_cell_reads_runs():
+    helper = new_code_cell("def helper(x):\n    return 2 * x")
+    data = new_code_cell("SCALE = 3.0")
+    shown = new_code_cell("print(square(2.0))")  # calling an answer changes nothing
+    uses = answer("square", "def square(x):\n    return helper(x) * x / 2")
+    release, nb = course(helper, data, uses, TEST, shown)
+    nb.cells.append(new_code_cell("print(SCALE)"))  # the student's own cell reads SCALE
+    assert demo_cells(nb, release) == {6}  # only the cell that shows results
+
+
+def test_read_only_cells_that_tests_read_run_unlike_ordinary_cells():
+    # read-only cells also run in the judge, where tests see them; ordinary cells never do
+    shared = locked("shared-data", "POINTS = np.arange(5.0)")
+    ordinary = new_code_cell("POINTS = np.arange(7.0)")
+    reads = graded_test("test-square", "from autograder.checks import assert_close, passed\n"
+                      "assert_close(square(POINTS), POINTS ** 2)\npassed('ok')")
+    release, nb = course(SQUARE, shared, ordinary, reads)
+    assert demo_cells(nb, release) == {4}
+
+
+def test_a_demo_that_may_change_what_a_later_cell_uses_runs_and_so_do_its_inputs():
+    build = new_code_cell("weights = np.ones(3)")
+    change = new_code_cell("weights *= 2\nweights.sort()")
+    unrelated = new_code_cell("shown = np.zeros(2)\nprint(shown)")
+    uses = answer("square", "def square(x):\n    return x * x * weights[0] / weights[0]")
+    release, nb = course(build, change, unrelated, uses, TEST)
+    assert demo_cells(nb, release) == {4}
+
+
+def test_a_cascade_keeps_every_cell_a_kept_demo_reads():
+    first = new_code_cell("base = 2")
+    second = new_code_cell("factor = base * 3")
+    uses = answer("square", "def square(x):\n    return x * x * factor / factor")
+    release, nb = course(first, second, uses, TEST)
+    assert demo_cells(nb, release) == set()
+
+
+def test_dynamic_name_access_or_a_magic_means_every_cell_runs():
+    demo = new_code_cell("xs = np.linspace(-2, 2, 50)")
+    for student_code in ("def square(x):\n    return globals()['xs'] is not None and x * x",
+                         "def square(x):\n    return eval('x * x')",
+                         "%timeit 1 + 1\ndef square(x):\n    return x * x"):
+        release, nb = course(SQUARE, TEST, demo)
+        nb.cells[2].source = student_code
+        assert demo_cells(nb, release) == set(), student_code
+    release, nb = course(SQUARE, TEST, demo, new_code_cell("%matplotlib inline"))
+    assert demo_cells(nb, release) == set()
+
+
+def test_the_setup_and_graded_cells_never_count_as_demos():
+    release, nb = course(SQUARE, TEST)
+    assert demo_cells(nb, release) == set()
