@@ -36,6 +36,7 @@ SERVE = "__import__('autograder.bridge').bridge.serve()"
 FORGET_ERROR = ("import sys as _s\n_s.last_type = _s.last_value = _s.last_traceback = None\n"
                 "_s.last_exc = None\ndel _s\nimport gc as _g\n_g.collect()\ndel _g")
 SKIPPED_NOTE = "(not run while grading: no test and none of your code depends on this cell)\n"
+JUDGE_ONLY_NOTE = "(run while grading in the grader's own kernel only: only the tests use it)\n"
 _ERRORS = {"StudentTimeout": "CellTimeout", "StudentKernelDied": "DeadKernel"}
 
 
@@ -82,14 +83,14 @@ class GradingRun:
     answer cells define, ``preload`` the modules its locked cells import; ``spare``: launch
     the next submission's student kernel while this one runs; ``label`` (the student) is
     written next to the kernel's connection file, for whoever watches the processes;
-    ``skip``: indices of cells not to run (:func:`demo_cells`)."""
+    ``plan``: the demo cells not to run, or to run in the judge alone (:func:`plan_cells`)."""
 
     def __init__(self, nb: NotebookNode, answers: list[str], limits: Limits,
                  env: dict[str, str], use_sandbox: bool = True, gpu: bool = False,
                  preload: list[str] | None = None, spare: bool = True, label: str = "",
-                 skip: set[int] | None = None):
+                 plan: CellPlan | None = None):
         self.nb, self.answers, self.limits = nb, answers, limits
-        self.skipped = skip or set()
+        self.plan = plan or CellPlan()
         self.env, self.use_sandbox, self.gpu = env, use_sandbox, gpu
         self.preload, self.spare, self.label = preload or [], spare, label
         self.log = RunLog()
@@ -201,11 +202,15 @@ class GradingRun:
         else:  # an error: release what its traceback holds, so it costs only this cell
             self.student.execute(FORGET_ERROR, 5, store_history=False)
         if nbutils.is_locked(cell):
-            uses_answers = set(self.answers) & set(used_names(cell.source))
-            if uses_answers or self.judge_pending:  # needs the student: run it during a test
-                self.judge_pending.append(index)
-            else:  # the judge runs it now, in parallel with the student's kernel
-                self.judge_running.append(self.judge.submit(cell.source))
+            self._share_with_judge(index, cell)
+
+    def _share_with_judge(self, index: int, cell: NotebookNode) -> None:
+        """A read-only cell runs in the judge too, where the tests build on it."""
+        uses_answers = set(self.answers) & set(used_names(cell.source))
+        if uses_answers or self.judge_pending:  # needs the student: run it during a test
+            self.judge_pending.append(index)
+        else:  # the judge runs it now, in parallel with the student's kernel
+            self.judge_running.append(self.judge.submit(cell.source))
 
     def _run_test_cell(self, cell: NotebookNode) -> None:
         label, limit = grade_id(cell) or "a test", self._remaining()
@@ -248,8 +253,11 @@ class GradingRun:
                            f"{self.limits.notebook_s:.0f} s budget")
                 elif is_test(cell):
                     self._run_test_cell(cell)
-                elif index in self.skipped:
+                elif index in self.plan.skip:
                     cell.outputs = [new_output("stream", name="stdout", text=SKIPPED_NOTE)]
+                elif index in self.plan.judge_only:
+                    cell.outputs = [new_output("stream", name="stdout", text=JUDGE_ONLY_NOTE)]
+                    self._share_with_judge(index, cell)
                 else:
                     self._run_student_cell(index, cell)
             healthy = True
@@ -403,30 +411,45 @@ def _imported(nb: NotebookNode) -> set[str]:
     return names
 
 
+@dataclass
+class CellPlan:
+    """Which cells of a submission a graded run leaves out of the student's kernel."""
+
+    skip: set[int] = field(default_factory=set)  # run nowhere
+    judge_only: set[int] = field(default_factory=set)  # read-only cells only tests need
+
+
 def demo_cells(nb: NotebookNode, release: NotebookNode) -> set[int]:
-    """Indices of the demo cells of ``nb`` (a sanitised submission) that nothing graded can
-    depend on, so a graded run may skip them. A demo cell is a read-only code cell other than
-    the setup, or an ordinary code cell the student left exactly as the release has it (one
-    the student changed or added is the student's code, and runs). Walking back from the end,
-    a demo is needed when it binds a name that a later needed cell, any test or any of the
-    student's own cells mentions, or when it mentions such a name itself (it might change it:
-    ``model.train()``), modules imported by the notebook excepted. Empty when a cell cannot be
-    analysed or the student's code reaches names dynamically (``globals()``, ``eval`` ...):
-    then every cell runs."""
+    """The cells :func:`plan_cells` skips altogether."""
+    return plan_cells(nb, release).skip
+
+
+def plan_cells(nb: NotebookNode, release: NotebookNode) -> CellPlan:
+    """Plan the demo cells of ``nb`` (a sanitised submission): those nothing graded can depend
+    on are skipped, and read-only ones only tests need run in the judge alone. A demo cell is
+    a read-only code cell other than the setup, or an ordinary code cell the student left
+    exactly as the release has it (one the student changed or added is the student's code, and
+    runs). Walking back from the end, a demo is needed in the student's kernel when it binds a
+    name that a later needed cell, an answer or a student's cell reads, or when it reads such
+    a name itself (it might change it: ``model.train()``); a read-only demo is needed in the
+    judge, where tests run with the read-only cells, likewise for the names tests read.
+    Reading imported libraries, builtins, the setup's names and calling the student's
+    functions does not count. Nothing is planned away when a cell cannot be analysed or the
+    student's code reaches names dynamically (``globals()``, ``eval`` ...)."""
     as_released = {c.source for c in release.cells
                    if c.cell_type == "code" and "nbgrader" not in c.metadata}
     # reading these changes nothing graded: library objects, builtins, the setup's names, and
     # calling the student's functions and classes
     harmless = _imported(nb) | set(dir(builtins))
     needed: set[str] = set()  # names the student's kernel must have right
-    tested: set[str] = set()  # names tests read: read-only cells also run in the judge
+    tested: set[str] = set()  # names the judge must have right (tests, and what feeds them)
     candidates = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         scopes = _scopes(cell.source)
         if scopes is None:
-            return set()
+            return CellPlan()
         binds, reads, defs = scopes
         locked = nbutils.is_locked(cell)
         graded = nbutils.is_grade(cell) or nbutils.is_solution(cell) or grade_id(cell) == "setup"
@@ -437,20 +460,25 @@ def demo_cells(nb: NotebookNode, release: NotebookNode) -> set[int]:
             candidates.append((index, locked, binds, reads))
         else:
             if not locked and (binds | reads) & _DYNAMIC:
-                return set()
+                return CellPlan()
             needed |= binds | reads
             if is_answer(cell):
                 harmless |= defs
             elif grade_id(cell) == "setup":  # the course's constants (DEVICE) and imports
                 harmless |= binds
-    skipped = set()
+    plan = CellPlan()
     for index, locked, binds, reads in reversed(candidates):
-        wanted = needed | tested if locked else needed
-        if binds & wanted or (reads - harmless) & needed:
-            needed |= binds | (reads - harmless)
+        inputs = reads - harmless
+        if binds & needed or inputs & needed:
+            needed |= binds | inputs
+            if locked:  # it runs in the judge too
+                tested |= inputs
+        elif locked and (binds & tested or inputs & tested):
+            tested |= inputs
+            plan.judge_only.add(index)
         else:
-            skipped.add(index)
-    return skipped
+            plan.skip.add(index)
+    return plan
 
 
 def imported_modules(release: NotebookNode) -> list[str]:

@@ -26,11 +26,12 @@ from traitlets.config import Config
 
 from autograder import integrity
 from autograder.execute import (
+    CellPlan,
     GradingRun,
     Limits,
     answer_names,
-    demo_cells,
     imported_modules,
+    plan_cells,
 )
 from autograder.notebook import grade_id, is_manual, is_test, points
 from autograder.result import GRADED, GradeResult, TestScore
@@ -172,7 +173,7 @@ def grade_submission(job: GradeJob, files: AssignmentFiles) -> GradeResult:
         log = GradingRun(nb, answer_names(release), job.limits, env, use_sandbox=job.sandbox,
                          gpu=job.device == "cuda", preload=imported_modules(release),
                          spare=job.more_coming, label=job.student,
-                         skip=set() if job.all_cells else demo_cells(nb, release)).run()
+                         plan=CellPlan() if job.all_cells else plan_cells(nb, release)).run()
         nb, _ = LimitOutput(config=Config(files.config)).preprocess(nb, {})
         tests = {}
         for cell in nb.cells:

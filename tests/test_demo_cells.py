@@ -6,7 +6,7 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.execute import demo_cells
+from autograder.execute import demo_cells, plan_cells
 from autograder.sample import cell_meta
 
 SETUP = new_code_cell("import numpy as np\nfrom cvcourse import plot\nDEVICE = 'cpu'",
@@ -71,7 +71,20 @@ def test_read_only_cells_that_tests_read_run_unlike_ordinary_cells():
     reads = graded_test("test-square", "from autograder.checks import assert_close, passed\n"
                       "assert_close(square(POINTS), POINTS ** 2)\npassed('ok')")
     release, nb = course(SQUARE, shared, ordinary, reads)
-    assert demo_cells(nb, release) == {4}
+    plan = plan_cells(nb, release)
+    # only the tests read POINTS, so its read-only cell runs in the judge alone
+    assert plan.skip == {4} and plan.judge_only == {3}
+    # ... unless the student's code reads it too: then it runs in both kernels, and so does the
+    # ordinary cell that rebinds it
+    nb.cells[2].source = "def square(x):\n    return x * x + 0 * POINTS[0]"
+    plan = plan_cells(nb, release)
+    assert plan.skip == set() and plan.judge_only == set()
+    # and what a judge-only cell reads from other read-only cells runs in the judge too
+    base = locked("base", "STEP = 1.0")
+    shared.source = "POINTS = np.arange(5.0) * STEP"
+    release, nb = course(SQUARE, base, shared, ordinary, reads)
+    plan = plan_cells(nb, release)
+    assert plan.skip == {5} and plan.judge_only == {3, 4}
 
 
 def test_a_demo_that_may_change_what_a_later_cell_uses_runs_and_so_do_its_inputs():

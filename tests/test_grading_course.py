@@ -10,7 +10,7 @@ from conftest import COURSE, ROOT, cli, each_notebook, score
 
 from autograder.build import generate_release, prepare_workspace
 from autograder.course import Course
-from autograder.execute import SKIPPED_NOTE, demo_cells
+from autograder.execute import JUDGE_ONLY_NOTE, SKIPPED_NOTE, plan_cells
 from autograder.grade import GradeOptions, grade
 from autograder.notebook import exercises, read
 from autograder.sample import faults, first_function
@@ -35,11 +35,13 @@ def test_course_notebooks_grade_cleanly_through_the_pipeline(name, tmp_path):
     assert model["status"] == "graded" and model["flags"] == [] and model["events"] == []
     assert all(t["score"] == t["max"] > 0 for t in model["tests"].values()), model["tests"]
     assert score(stub) == 0 and stub["flags"] == []
-    # the demos nothing graded depends on were skipped, and said so in the graded notebook
+    # the demos nothing graded depends on were skipped, those only tests need ran in the judge
+    # alone, and the graded notebook says so in their place
     graded = read(Course(course).assignment(name).autograded("model"))
-    skipped = [c for c in graded.cells if c.cell_type == "code" and c.outputs
-               and c.outputs[0].get("text") == SKIPPED_NOTE]
-    assert len(skipped) == len(demo_cells(graded, release)) > 0
+    plan = plan_cells(graded, release)
+    notes = [c.outputs[0].get("text") if c.get("outputs") else None for c in graded.cells]
+    assert {i for i, n in enumerate(notes) if n == SKIPPED_NOTE} == plan.skip != set()
+    assert {i for i, n in enumerate(notes) if n == JUDGE_ONLY_NOTE} == plan.judge_only
 
 
 # one fault per student, in the notebook's FIRST exercise (so every later cell runs after it),
