@@ -174,8 +174,8 @@ def _kernel_threads(workers: int) -> int:
 def run_tasks(jobs: list[GradeJob], files: AssignmentFiles, options: GradeOptions,
               on_result) -> str:
     """Run the jobs on Dask; call ``on_result(result)`` in this process as each finishes.
-    ``files`` (release notebook, gradebook, config) go to every worker once, not with each
-    task, so a task's message is one notebook whatever the size of the class.
+    ``files`` (release notebook, a gradebook of this assignment alone, config) are the same
+    for every task and do not grow with the class.
     Returns a description of the scheduler used."""
     from dask.distributed import as_completed
 
@@ -187,17 +187,15 @@ def run_tasks(jobs: list[GradeJob], files: AssignmentFiles, options: GradeOption
         done = as_completed()
 
         slots = max(1, sum(client.nthreads().values()) or options.workers)
-        shared = None
 
         def submit_next() -> None:
-            nonlocal shared
             if queue:
                 i, job = queue.pop(0)
                 # the worker that takes this job likely takes the one a full round later
                 job = dataclasses.replace(job, more_coming=len(queue) >= slots)
-                if shared is None or shared.status != "finished":  # first, or every holder died
-                    shared = client.scatter(files, broadcast=True, hash=False)
-                future = client.submit(grade_submission, job, shared,
+                # files travel with each task, not scattered: Dask's memory manager keeps one
+                # replica of scattered data, and a task whose holder dies would be forgotten
+                future = client.submit(grade_submission, job, files,
                                        key=f"grade-{job.student}-{i}", pure=False,
                                        resources=resources)
                 futures[future] = job
