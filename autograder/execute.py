@@ -391,7 +391,121 @@ def _scopes(source: str) -> tuple[set[str], set[str], set[str]] | None:
             if (module and sym.is_referenced()) or (not module and sym.is_global()
                                                     and sym.is_referenced()):
                 reads.add(name)
-    return binds, reads, defs
+    return binds, reads - _bound_before_read(ast.parse(source)), defs
+
+
+def _mentions(node: ast.AST | None) -> set[str]:
+    """Names ``node`` mentions, less a function's own parameters inside its body."""
+    if node is None:
+        return set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+        args = node.args
+        params = [*args.posonlyargs, *args.args, *args.kwonlyargs,
+                  *(a for a in (args.vararg, args.kwarg) if a is not None)]
+        now = [*args.defaults, *args.kw_defaults, *getattr(node, "decorator_list", []),
+               *(a.annotation for a in params), getattr(node, "returns", None)]
+        body = node.body if isinstance(node.body, list) else [node.body]
+        inner = set().union(set(), *(_mentions(stmt) for stmt in body))
+        return set().union(set(), *(_mentions(n) for n in now)) | \
+            (inner - {a.arg for a in params})
+    names = set().union(set(), *(_mentions(child) for child in ast.iter_child_nodes(node)))
+    if isinstance(node, ast.Name):
+        names.add(node.id)
+    elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        names.update(node.names)
+    return names
+
+
+def _target_names(target: ast.AST) -> tuple[set[str], set[str]]:
+    """(bare names an assignment target binds, names it reads: ``x[i]`` and ``x.a`` read x)."""
+    fresh, reads, stack = set(), set(), [target]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            fresh.add(node.id)
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            stack += node.elts
+        elif isinstance(node, ast.Starred):
+            stack.append(node.value)
+        else:
+            reads |= _mentions(node)
+    return fresh, reads
+
+
+def _fresh_binds(stmt: ast.stmt) -> tuple[set[str], set[str]]:
+    """(names ``stmt`` binds outright, names it reads first) for the simple statements that
+    bind without reading what they bind; ``(set(), mentions)`` for every other statement."""
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return {(a.asname or a.name).split(".")[0] for a in stmt.names if a.name != "*"}, set()
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        fresh, reads = set(), _mentions(stmt.value)
+        for target in targets:
+            names, read = _target_names(target)
+            fresh, reads = fresh | names, reads | read
+        if isinstance(stmt, ast.AnnAssign):
+            reads |= _mentions(stmt.annotation)
+        return fresh - reads, reads
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        # decorators, defaults and bases run now; the body later, and may read the name
+        return {stmt.name} - _mentions(stmt), _mentions(stmt) - {stmt.name}
+    return set(), _mentions(stmt)
+
+
+def _non_empty(node: ast.AST) -> bool:
+    """An iterable a loop surely enters: a non-empty literal, ``range(n > 0)``, or
+    ``enumerate``/``zip`` of such."""
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return bool(node.elts) and not any(isinstance(e, ast.Starred) for e in node.elts)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords:
+        if node.func.id == "range" and len(node.args) == 1:
+            arg = node.args[0]
+            return isinstance(arg, ast.Constant) and type(arg.value) is int and arg.value > 0
+        if node.func.id in ("enumerate", "zip") and node.args:
+            return all(_non_empty(arg) for arg in node.args)
+    return False
+
+
+def _straight(body: list[ast.stmt]) -> bool:
+    """A loop body that runs to its end on every pass (no break or continue to skip a part)."""
+    return not any(isinstance(n, (ast.Break, ast.Continue)) for s in body for n in ast.walk(s))
+
+
+def _first_mentions(block: list[ast.stmt], seen: set[str], fresh_first: set[str]) -> None:
+    """Walk statements in the order they surely run, recording in ``fresh_first`` the names
+    whose first mention binds them outright, and in ``seen`` every name mentioned so far."""
+
+    def bind(names: set[str], reads: set[str]) -> None:
+        seen.update(reads)
+        fresh_first.update(names - seen)
+        seen.update(names)
+
+    for stmt in block:
+        if isinstance(stmt, ast.For) and not stmt.orelse and _non_empty(stmt.iter) \
+                and _straight(stmt.body):
+            seen.update(_mentions(stmt.iter))
+            bind(*_target_names(stmt.target))
+            _first_mentions(stmt.body, seen, fresh_first)
+        elif isinstance(stmt, ast.With):
+            for item in stmt.items:
+                seen.update(_mentions(item.context_expr))
+                if item.optional_vars is not None:
+                    bind(*_target_names(item.optional_vars))
+            _first_mentions(stmt.body, seen, fresh_first)
+        else:
+            bind(*_fresh_binds(stmt))
+
+
+def _bound_before_read(tree: ast.Module) -> set[str]:
+    """Names whose first mention in a cell, in the order its statements surely run, binds them
+    outright (``x = ...``, ``import x``, ``def x``, the target of a loop over a non-empty
+    literal): whatever the cell reads of them is its own value, never the notebook's (a test's
+    ``boxes, scores = f(...)`` does not read an earlier ``boxes``). A first mention anywhere
+    else (an ``if``, a ``try``, a function body, a subscript) counts as a read."""
+    seen: set[str] = set()
+    fresh_first: set[str] = set()
+    _first_mentions(tree.body, seen, fresh_first)
+    return fresh_first
 
 
 def _imported(nb: NotebookNode) -> set[str]:

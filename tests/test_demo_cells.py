@@ -119,3 +119,45 @@ def test_dynamic_name_access_or_a_magic_means_every_cell_runs():
 def test_the_setup_and_graded_cells_never_count_as_demos():
     release, nb = course(SQUARE, TEST)
     assert demo_cells(nb, release) == set()
+
+
+def _judge_plan(test_source: str, demo_source: str = "boxes = np.arange(3.0)"):
+    """Plan of a notebook whose read-only demo binds ``boxes`` before a test runs."""
+    demo = locked("demo", demo_source)
+    test = graded_test("test-square", "from autograder.checks import assert_close, passed\n"
+                       + test_source + "\npassed('ok')")
+    release, nb = course(SQUARE, demo, test)
+    return plan_cells(nb, release)
+
+
+def test_a_name_a_test_binds_before_reading_it_does_not_need_the_demo():
+    for source in ("boxes = square(np.arange(3.0))\nassert_close(boxes, np.arange(3.0) ** 2)",
+                   "boxes, scores = square(2.0), 1\nassert_close(boxes + scores, 5.0)",
+                   "import numpy as boxes\nassert_close(square(boxes.ones(1)), 1.0)",
+                   "def boxes(x):\n    return square(x)\nassert_close(boxes(2.0), 4.0)",
+                   "for boxes in [1.0, 2.0]:\n    assert_close(square(boxes), boxes * boxes)\n"
+                   "assert_close(boxes, 2.0)",
+                   "for i, (boxes, n) in enumerate([(1.0, 2)]):\n    assert_close(boxes, 1.0)",
+                   "with np.errstate(all='ignore') as boxes:\n    assert_close(square(2.0), 4.0)",
+                   "def check(boxes):\n    assert_close(square(boxes), boxes ** 2)\n"
+                   "check(3.0)\nboxes = 1"):
+        assert _judge_plan(source).skip == {3}, source
+
+
+def test_a_name_a_test_may_read_before_binding_it_keeps_the_demo():
+    # the demo's boxes can reach the test whenever binding it first is not certain
+    for source in ("assert_close(square(boxes), boxes ** 2)\nboxes = 1",
+                   "boxes = boxes * 2\nassert_close(square(boxes), boxes ** 2)",
+                   "boxes[0] = 1.0\nassert_close(square(boxes), boxes ** 2)",
+                   "if square(1.0) > 2:\n    boxes = 1.0\nassert_close(boxes, boxes)",
+                   "try:\n    boxes = square(None)\nexcept TypeError:\n    pass\n"
+                   "assert_close(boxes, boxes)",
+                   "for boxes in []:\n    pass\nassert_close(square(boxes), boxes ** 2)",
+                   "for x in np.arange(3.0):\n    boxes = square(x)\nassert_close(boxes, 4.0)",
+                   "for x in [1.0, 2.0]:\n    if x > 1:\n        continue\n    boxes = x\n"
+                   "assert_close(boxes, 1.0)",
+                   "def check(x=boxes):\n    return square(x)\nboxes = check()",
+                   "def check():\n    return square(boxes)\nboxes = check()",
+                   "values = [b for b in boxes]\nboxes = 1"):
+        plan = _judge_plan(source)
+        assert plan.skip == set() and plan.judge_only == {3}, source
