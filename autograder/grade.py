@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import SaveAutoGrades
+from nbgrader.preprocessors.base import NbGraderPreprocessor
 from tqdm import tqdm
 
 from autograder.build import BuildError, nbgrader, prepare_workspace
@@ -108,32 +109,74 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def record(paths: Assignment, result: GradeResult) -> None:
-    """Write one result: autograded notebook, gradebook scores (nbgrader's SaveAutoGrades),
-    then result.json last, which marks the submission as done for a resumed run. The student
-    gets a name and the submission its ``submitted/`` timestamp, as formgrader shows them."""
-    from autograder.lab import student_names, submitted_at
+class _SaveAutoGradesInto(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, writing through an open gradebook instead of opening its own
+    (each Gradebook is a new SQLAlchemy engine, whose caches outlive it)."""
 
-    student, name, notebook = result.student, paths.name, result.notebook
-    warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy SAWarning noise
-    with Gradebook(paths.course.db_url) as gb:
-        gb.update_or_create_student(student, **student_names(gb, student))
-        gb.update_or_create_submission(name, student, timestamp=submitted_at(paths, student))
-    if notebook is not None:
-        target = paths.autograded(student)
-        if target.exists():
-            target.chmod(0o644)
-        _write_atomic(target, notebook)
-        resources = {"nbgrader": {"notebook": name, "assignment": name, "student": student,
-                                  "db_url": paths.course.db_url}}
-        SaveAutoGrades().preprocess(nbformat.reads(notebook, as_version=4), resources)
-    else:
-        with Gradebook(paths.course.db_url) as gb:
-            for grade in gb.find_submission_notebook(name, name, student).grades:
-                grade.auto_score = 0
-                grade.needs_manual_grade = False
-            gb.db.commit()
-    _write_atomic(paths.result(student), json.dumps(result.to_json(), indent=1))
+    def __init__(self, gradebook: Gradebook, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.open_gradebook = gradebook
+
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict):
+        ids = resources["nbgrader"]
+        self.notebook_id, self.assignment_id = ids["notebook"], ids["assignment"]
+        self.student_id, self.gradebook = ids["student"], self.open_gradebook
+        return NbGraderPreprocessor.preprocess(self, nb, resources)
+
+
+class Recorder:
+    """The single writer: records results through one gradebook connection for the whole run,
+    so its memory stays flat however large the class (use as a context manager)."""
+
+    def __init__(self, paths: Assignment) -> None:
+        warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy SAWarning noise
+        self.paths = paths
+        self.gradebook = Gradebook(paths.course.db_url)
+        self.save_grades = _SaveAutoGradesInto(self.gradebook)
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.gradebook.close()
+        self.gradebook.engine.dispose()
+
+    def record(self, result: GradeResult) -> None:
+        """Write one result: autograded notebook, gradebook scores (nbgrader's SaveAutoGrades),
+        then result.json last, which marks the submission as done for a resumed run. The student
+        gets a name and the submission its ``submitted/`` timestamp, as formgrader shows them."""
+        from autograder.lab import student_names, submitted_at
+
+        paths, gb = self.paths, self.gradebook
+        student, name, notebook = result.student, paths.name, result.notebook
+        try:
+            gb.update_or_create_student(student, **student_names(gb, student))
+            gb.update_or_create_submission(name, student, timestamp=submitted_at(paths, student))
+            if notebook is not None:
+                target = paths.autograded(student)
+                if target.exists():
+                    target.chmod(0o644)
+                _write_atomic(target, notebook)
+                resources = {"nbgrader": {"notebook": name, "assignment": name,
+                                          "student": student, "db_url": paths.course.db_url}}
+                self.save_grades.preprocess(nbformat.reads(notebook, as_version=4), resources)
+            else:
+                for grade in gb.find_submission_notebook(name, name, student).grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+                gb.db.commit()
+        finally:
+            gb.db.close()  # back to the pool, identity map emptied: nothing kept per result
+        _write_atomic(paths.result(student), json.dumps(result.to_json(), indent=1))
+
+
+def record(paths: Assignment, result: GradeResult) -> None:
+    """Record one result (see `Recorder.record`), opening and closing the gradebook."""
+    with Recorder(paths) as recorder:
+        recorder.record(result)
 
 
 def _cluster(options: GradeOptions):
@@ -346,13 +389,14 @@ def grade(root: Path, assignment: str, submissions: Path, options: GradeOptions,
                      options.device, threads, options.sandbox, options.figures, options.all_cells)
             for s in todo]
 
-    def write(result: GradeResult) -> None:
-        start_record = time.perf_counter()
-        record(paths, result)
-        if on_recorded is not None:
-            on_recorded(result, time.perf_counter() - start_record)
+    with Recorder(paths) as recorder:
+        def write(result: GradeResult) -> None:
+            start_record = time.perf_counter()
+            recorder.record(result)
+            if on_recorded is not None:
+                on_recorded(result, time.perf_counter() - start_record)
 
-    scheduler = run_tasks(jobs, files, options, write) if jobs else "-"
+        scheduler = run_tasks(jobs, files, options, write) if jobs else "-"
     grading_s = time.perf_counter() - start
     outputs = export(paths)
     wall = time.perf_counter() - start
