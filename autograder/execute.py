@@ -132,8 +132,12 @@ class GradingRun:
         if self.spare:
             _SPARES[key] = _launch_student(argv, env, self.use_sandbox, self.gpu)
 
+    def _judge_env(self) -> dict[str, str]:
+        # a new judge imports the notebook's modules as it boots, beside the student's kernel
+        return {**self.env, PRELOAD_ENV: ",".join(self.preload)}
+
     def _start(self) -> None:
-        self.judge, warm = _judge_kernel(self.env)
+        self.judge, warm = _judge_kernel(self._judge_env())
         self._start_student(judge_ready=warm)
         names = json.dumps(self.answers)
         self._judge_do(f"globals().update(autograder.bridge.student_names({names}))")
@@ -149,7 +153,7 @@ class GradingRun:
         if self.student is not None:
             _discard(self.student)
         if self.judge is not None and not judge_healthy:
-            _WARM_JUDGES.pop(_judge_key(self.env), None)
+            _WARM_JUDGES.pop(_judge_key(self._judge_env()), None)
             _discard(self.judge)
         self.student = self.judge = None
 
@@ -269,7 +273,8 @@ class GradingRun:
 # One judge kernel per grading process, kept warm between submissions: it is trusted and never
 # runs student code; before each submission its namespace is reset and the setup cells rerun.
 _WARM_JUDGES: dict[str, Kernel] = {}
-JUDGE_ARGV = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+# the student kernel's launcher, without limits or a bridge to connect: it only preloads
+JUDGE_ARGV = [sys.executable, "-m", "autograder.kernel", "-f", "{connection_file}"]
 RESET = "get_ipython().reset(new_session=False)\nimport autograder.bridge"
 
 

@@ -1,7 +1,7 @@
-"""Launcher of the student's grading kernel, run inside the sandbox: it applies the resource
-limits (memory, CPU, processes, open files, file size), connects to the judge in the
-background, imports the modules the notebook's locked cells import, then starts an ordinary
-IPython kernel."""
+"""Launcher of the grading kernels. The student's, run inside the sandbox, applies the resource
+limits (memory, CPU, processes, open files, file size) and connects to the judge in the
+background; both kernels import the modules the notebook's locked cells import, then start an
+ordinary IPython kernel."""
 
 from __future__ import annotations
 
