@@ -496,7 +496,9 @@ def _first_mentions(block: list[ast.stmt], seen: set[str], fresh_first: set[str]
                 seen.update(_mentions(item.context_expr))
                 if item.optional_vars is not None:
                     bind(*_target_names(item.optional_vars))
-            _first_mentions(stmt.body, seen, fresh_first)
+            # a context manager may swallow an exception (suppress, assert_raises): what its
+            # body binds may stay unbound after it, so none of it counts as bound first
+            _first_mentions(stmt.body, seen, set())
         else:
             bind(*_fresh_binds(stmt))
 

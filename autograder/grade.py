@@ -125,8 +125,8 @@ class _SaveAutoGradesInto(SaveAutoGrades):
 
 
 class Recorder:
-    """The single writer: records results through one gradebook connection for the whole run,
-    so its memory stays flat however large the class (use as a context manager)."""
+    """The single writer: records results through one gradebook connection for the whole run
+    and keeps nothing per result (use as a context manager)."""
 
     def __init__(self, paths: Assignment) -> None:
         warnings.filterwarnings("ignore", module="nbgrader.api")  # SQLAlchemy SAWarning noise
