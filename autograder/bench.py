@@ -4,10 +4,12 @@ submissions, as one table; and ``bench-class``, a simulated class through Dask."
 
 from __future__ import annotations
 
+import gc
 import os
 import statistics
 import tempfile
 import time
+import tracemalloc
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,21 +110,27 @@ def _threads(scheduler: str) -> int:
 
 
 def bench_class(config: Path, n: int, workers: int, scheduler: str | None = None,
-                sandbox: bool = True) -> str:
+                sandbox: bool = True, trace_memory: bool = False) -> str:
     """Grade a simulated class of ``n`` one-exercise submissions (`sample.tiny_course`) on a
     LocalCluster of ``workers`` or an existing ``scheduler``; return a table: throughput, the
     median graded run, the overhead per task around it (wall x slots - the graded runs, / n:
-    Dask, transfers and the writer), the writer's time per result and its memory growth."""
+    Dask, transfers and the writer), the writer's time per result and its memory growth
+    (RSS; with ``trace_memory`` also the Python heap tracemalloc counts, a slower run)."""
     import psutil
 
     process = psutil.Process()
-    marks: list[tuple[int, int]] = []  # (results recorded, writer RSS bytes)
+    marks: list[tuple[int, int, int]] = []  # (results recorded, writer RSS, traced bytes)
     write_s: list[float] = []
 
     def on_recorded(_result, seconds: float) -> None:
         write_s.append(seconds)
         if len(write_s) in {max(1, n // 2), n}:  # from half way: warm caches, steady state
-            marks.append((len(write_s), process.memory_info().rss))
+            gc.collect()
+            traced = tracemalloc.get_traced_memory()[0] if trace_memory else 0
+            marks.append((len(write_s), process.memory_info().rss, traced))
+
+    if trace_memory:
+        tracemalloc.start()
 
     with tempfile.TemporaryDirectory(prefix="cvcourse-class-") as tmp:
         course = _course(tiny_course(Path(tmp) / "tiny", config), "00_tiny",
@@ -130,15 +138,19 @@ def bench_class(config: Path, n: int, workers: int, scheduler: str | None = None
         sync_gradebook(Course(course).assignment("00_tiny"))
         options = GradeOptions(workers=workers, force=True, quiet=False, limits=Limits(),
                                scheduler=scheduler, sandbox=sandbox)
-        summary = grade(course, "00_tiny", course / "submitted", options, on_recorded)
+        try:
+            summary = grade(course, "00_tiny", course / "submitted", options, on_recorded)
+        finally:
+            tracemalloc.stop()
     results = summary["results"]
     graded = sum(r.graded and r.points == sum(t.max for t in r.tests.values()) for r in results)
     wall = summary["grading_s"]
     slots = workers if scheduler is None else _threads(scheduler)
     runs = [r.runtime_s for r in results]
     overhead = (wall * slots - sum(runs)) / max(1, len(runs))
-    (first, rss_first), (last_n, rss_last) = marks[0], marks[-1]
-    growth = (rss_last - rss_first) / max(1, last_n - first)
+    (first, rss_first, traced_first), (last_n, rss_last, traced_last) = marks[0], marks[-1]
+    per_result = max(1, last_n - first)
+    growth = (rss_last - rss_first) / per_result
     where = scheduler or f"LocalCluster, {workers} workers"
     rows = [("submissions graded (full marks)", f"{len(results)} ({graded})"),
             ("grading wall s (export not included)", f"{wall:.1f}"),
@@ -150,6 +162,11 @@ def bench_class(config: Path, n: int, workers: int, scheduler: str | None = None
             (f"writer RSS MiB at {first} / {last_n} results",
              f"{rss_first / 2**20:.0f} / {rss_last / 2**20:.0f}"),
             ("writer RSS growth KiB per result", f"{growth / 1024:.1f}")]
+    if trace_memory:
+        rows += [(f"writer Python heap MiB at {first} / {last_n}",
+                  f"{traced_first / 2**20:.1f} / {traced_last / 2**20:.1f}"),
+                 ("writer heap growth KiB per result",
+                  f"{(traced_last - traced_first) / per_result / 1024:.2f}")]
     width = max(len(label) for label, _ in rows)
     return "\n".join([f"simulated class of {n} on {where}, {os.cpu_count()} CPU cores",
                       *(f"{label:<{width}}  {value}" for label, value in rows)])

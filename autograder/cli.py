@@ -197,7 +197,8 @@ def _bench_class(args: argparse.Namespace) -> int:
     if args.submissions < 1:
         raise CourseError(f"--submissions must be at least 1, not {args.submissions}")
     print(bench_class(Course.find().root / "nbgrader_config.py", args.submissions, args.workers,
-                      args.scheduler, sandbox=not args.no_sandbox))
+                      args.scheduler, sandbox=not args.no_sandbox,
+                      trace_memory=args.trace_memory))
     return 0
 
 
@@ -308,6 +309,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
     c.add_argument("--scheduler", help="address of an existing Dask scheduler instead")
     c.add_argument("--no-sandbox", action="store_true", help="kernels without bubblewrap")
+    c.add_argument("--trace-memory", action="store_true",
+                   help="also the writer's Python heap growth (tracemalloc; slower)")
     c.set_defaults(run=_bench_class)
     lab = sub.add_parser("lab", help="JupyterLab on the course (127.0.0.1; formgrader, "
                                      "Assignments tab, Validate)")

@@ -4,6 +4,7 @@ records each result as it arrives, then exports grades, feedback and the class r
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -11,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,9 +33,10 @@ from autograder.result import GRADED, GradeResult
 from autograder.sandbox import bwrap
 from autograder.task import (
     AssignmentFiles,
+    AssignmentFilesPlugin,
     GradeJob,
     empty_result,
-    grade_submission,
+    grade_on_worker,
     sha256,
 )
 
@@ -179,10 +182,17 @@ def record(paths: Assignment, result: GradeResult) -> None:
         recorder.record(result)
 
 
+# Dask keeps the last N messages of every batched stream (client to scheduler, scheduler to
+# each worker) and N stimuli per worker for debugging; at its default of 1,000 each grading
+# task's payload stays referenced a thousand tasks long, some 300 KiB per result in the writer
+DASK_DEBUG_LOG_LENGTH = 20
+
+
 def _cluster(options: GradeOptions):
     import dask
     from dask.distributed import Client, LocalCluster
 
+    dask.config.set({"distributed.admin.low-level-log-length": DASK_DEBUG_LOG_LENGTH})
     if options.scheduler:
         try:
             client = Client(options.scheduler, timeout="30s")
@@ -217,13 +227,15 @@ def _kernel_threads(workers: int) -> int:
 def run_tasks(jobs: list[GradeJob], files: AssignmentFiles, options: GradeOptions,
               on_result) -> str:
     """Run the jobs on Dask; call ``on_result(result)`` in this process as each finishes.
-    ``files`` (release notebook, a gradebook of this assignment alone, config) are the same
-    for every task and do not grow with the class.
+    ``files`` (release notebook, a gradebook of this assignment alone, config) reach each
+    worker once, through a worker plugin, so a task carries only its student's notebook.
     Returns a description of the scheduler used."""
     from dask.distributed import as_completed
 
     client, cluster = _cluster(options)
+    plugin = f"autograder-files-{uuid.uuid4().hex[:12]}"  # one per run: runs may overlap
     try:
+        client.register_plugin(AssignmentFilesPlugin(plugin, files), name=plugin)
         resources = {"GPU": 1} if options.device == "cuda" else None
         queue = list(enumerate(jobs))
         futures: dict = {}
@@ -236,9 +248,9 @@ def run_tasks(jobs: list[GradeJob], files: AssignmentFiles, options: GradeOption
                 i, job = queue.pop(0)
                 # the worker that takes this job likely takes the one a full round later
                 job = dataclasses.replace(job, more_coming=len(queue) >= slots)
-                # files travel with each task, not scattered: Dask's memory manager keeps one
-                # replica of scattered data, and a task whose holder dies would be forgotten
-                future = client.submit(grade_submission, job, files,
+                # the files come from the worker plugin, not scattered data: Dask's memory
+                # manager keeps one replica of that, and a task whose holder died would be lost
+                future = client.submit(grade_on_worker, job, plugin,
                                        key=f"grade-{job.student}-{i}", pure=False,
                                        resources=resources)
                 futures[future] = job
@@ -263,6 +275,9 @@ def run_tasks(jobs: list[GradeJob], files: AssignmentFiles, options: GradeOption
         bar.close()
         return options.scheduler or f"LocalCluster ({options.workers} workers)"
     finally:
+        if cluster is None:  # a shared cluster outlives the run: take the files back
+            with contextlib.suppress(Exception):
+                client.unregister_worker_plugin(plugin)
         client.close()
         if cluster is not None:
             cluster.close()

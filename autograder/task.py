@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from distributed.diagnostics.plugin import WorkerPlugin
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import (
@@ -47,6 +48,25 @@ class AssignmentFiles:
     release: bytes = b""  # the release notebook: cell order, locked cells
     gradebook: bytes = b""  # a gradebook of this assignment alone: source cells and checksums
     config: dict = field(default_factory=dict)  # nbgrader config (plain dict)
+
+
+class AssignmentFilesPlugin(WorkerPlugin):
+    """Gives every worker, also one that joins or restarts mid-run, the assignment's files
+    once, so a task carries one notebook, not the release and gradebook again."""
+
+    def __init__(self, name: str, files: AssignmentFiles) -> None:
+        self.name = name
+        self.files = files
+
+
+def grade_on_worker(job: GradeJob, plugin: str) -> GradeResult:
+    """`grade_submission` with the files this Dask worker got from `AssignmentFilesPlugin`."""
+    from distributed import get_worker
+
+    shared = get_worker().plugins.get(plugin)
+    if not isinstance(shared, AssignmentFilesPlugin):
+        raise RuntimeError(f"worker never received the assignment's files (plugin {plugin})")
+    return grade_submission(job, shared.files)
 
 
 @dataclass

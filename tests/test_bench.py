@@ -28,7 +28,8 @@ def test_bench_prints_the_interactive_run_nbgrader_and_the_pipeline_per_notebook
 
 @pytest.mark.slow
 def test_the_class_benchmark_grades_every_submission_and_reports_the_writer(tmp_path):
-    table = bench_class(ROOT / "nbgrader_config.py", n=8, workers=2).splitlines()
+    table = bench_class(ROOT / "nbgrader_config.py", n=8, workers=2,
+                        trace_memory=True).splitlines()
     cores = os.cpu_count()
     assert table[0] == f"simulated class of 8 on LocalCluster, 2 workers, {cores} CPU cores"
     rows = {line[:46].strip(): line[46:].strip() for line in table[1:]}
@@ -39,3 +40,7 @@ def test_the_class_benchmark_grades_every_submission_and_reports_the_writer(tmp_
     assert float(rows["median graded run s"]) > 0
     assert float(rows["writer s per result (median)"]) > 0
     assert "writer RSS MiB at 4 / 8 results" in rows
+    heap_half, heap_all = map(float, rows["writer Python heap MiB at 4 / 8"].split(" / "))
+    assert 0 < heap_half and 0 < heap_all  # tracemalloc was on while the class was graded
+    assert float(rows["writer heap growth KiB per result"]) == pytest.approx(
+        (heap_all - heap_half) * 1024 / 4, abs=26)  # MiB rounded to 0.1: 102 KiB / 4

@@ -33,25 +33,28 @@ class Cluster:
 
     def __init__(self, folder: Path, workers: list[dict[str, str]]):
         self.file = folder / "scheduler.json"
-        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
-        common = ["--no-dashboard"]
+        self.env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
         self.scheduler = subprocess.Popen(
             [DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-             "--scheduler-file", str(self.file), *common],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "--scheduler-file", str(self.file), "--no-dashboard"],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while not self.file.is_file() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert self.file.is_file(), "the scheduler did not start"
         self.address = json.loads(self.file.read_text())["address"]
-        self.workers = [
-            subprocess.Popen(
-                [DASK, "worker", self.address, "--nthreads", "1", "--no-nanny",
-                 "--host", "127.0.0.1", *common,
-                 *([f"--resources={spec['resources']}"] if spec.get("resources") else [])],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for spec in workers]
-        self.wait_for(len(workers))
+        self.workers: list[subprocess.Popen] = []
+        for spec in workers:
+            self.add_worker(spec)
+        if workers:
+            self.wait_for(len(workers))
+
+    def add_worker(self, spec: dict[str, str]) -> None:
+        self.workers.append(subprocess.Popen(
+            [DASK, "worker", self.address, "--nthreads", "1", "--no-nanny",
+             "--host", "127.0.0.1", "--no-dashboard",
+             *([f"--resources={spec['resources']}"] if spec.get("resources") else [])],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def wait_for(self, n: int) -> None:
         from dask.distributed import Client
@@ -148,5 +151,43 @@ def test_cpu_grading_never_waits_for_gpu_workers_and_cuda_needs_one(tmp_path):
         graded = _grade(course, "--scheduler", cluster.address)
         assert graded.returncode == 0, graded.stderr[-2000:]
         assert "2 submissions, 2 graded now" in graded.stdout, graded.stdout[-800:]
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.slow
+def test_a_worker_that_joins_mid_run_gets_the_assignment_files_and_the_run_takes_them_back(
+        tmp_path):
+    from dask.distributed import Client
+
+    # lambdas travel by value: the scheduler and workers cannot import this test module
+    on_scheduler = lambda dask_scheduler: [n for n in dask_scheduler.worker_plugins  # noqa: E731
+                                           if n.startswith("autograder-files")]
+    on_worker = lambda dask_worker: [n for n in dask_worker.plugins  # noqa: E731
+                                     if n.startswith("autograder-files")]
+    course = _class(tmp_path, ["ann", "bob", "cid"], [])
+    cluster = Cluster(tmp_path, [])  # no worker yet: the tasks wait for one
+    try:
+        grading = subprocess.Popen(
+            [sys.executable, "-m", "autograder", "grade", "00_tiny", "--submissions",
+             "submitted", "--scheduler", cluster.address],
+            cwd=course, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with Client(cluster.address, timeout="30s") as client:
+            deadline = time.monotonic() + 120
+            while not client.run_on_scheduler(on_scheduler) and grading.poll() is None:
+                assert time.monotonic() < deadline, "the run never registered its files"
+                time.sleep(0.2)
+            cluster.add_worker({})  # joins after the files were handed out
+            out, err = grading.communicate(timeout=600)
+            assert grading.returncode == 0, out[-2000:] + err[-2000:]
+            assert "3 submissions, 3 graded now" in out, out[-800:]
+            paths = Course(course).assignment("00_tiny")
+            for student in ["ann", "bob", "cid"]:
+                result = json.loads((paths.reports / "results" / f"{student}.json").read_text())
+                assert result["status"] == "graded", result["reason"]
+                assert score(result) == 2.0
+            # the shared cluster keeps no copy of the assignment once the run is over
+            assert client.run_on_scheduler(on_scheduler) == []
+            assert list(client.run(on_worker).values()) == [[]]
     finally:
         cluster.stop()
