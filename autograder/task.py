@@ -141,6 +141,21 @@ def drop_duplicates(nb: NotebookNode) -> list[str]:
     return copies
 
 
+def drop_foreign_marks(nb: NotebookNode, release: NotebookNode) -> list[str]:
+    """Cells marked with a grade id the assignment does not have (copied from another notebook,
+    or forged) become ordinary code: they earn nothing, and nbgrader's checks would reject the
+    whole notebook. Returns their ids."""
+    known = {grade_id(c) for c in release.cells} - {None}
+    foreign = []
+    for cell in nb.cells:
+        gid, marks = grade_id(cell), cell.get("metadata", {}).get("nbgrader", {})
+        marked = any(marks.get(flag) for flag in ("grade", "solution", "locked", "task"))
+        if (gid is not None and gid not in known) or (gid is None and marked):
+            cell.metadata.pop("nbgrader", None)
+            foreign.append(gid or "(no id)")
+    return foreign
+
+
 def _sanitise(nb: NotebookNode, job: GradeJob, config: dict, db_url: str) -> NotebookNode:
     """nbgrader's own autograde sanitising steps, against a private copy of the gradebook."""
     resources = {"nbgrader": {"notebook": job.assignment, "assignment": job.assignment,
@@ -178,6 +193,7 @@ def grade_submission(job: GradeJob, files: AssignmentFiles) -> GradeResult:
         db = private / "gradebook.db"
         db.write_bytes(files.gradebook)
         release = nbformat.reads(files.release.decode(), as_version=4)
+        foreign = drop_foreign_marks(nb, release)
         copies = drop_duplicates(nb)
         restored = restore_locked_cells(nb, release)
         try:
@@ -202,6 +218,8 @@ def grade_submission(job: GradeJob, files: AssignmentFiles) -> GradeResult:
                 tests[grade_id(cell)] = TestScore(float(score or 0), float(top), _message(cell))
         events = [f"restored deleted cells: {', '.join(restored)}"] if restored else []
         events += [f"ignored copies of cells: {', '.join(copies)}"] if copies else []
+        events += ([f"ignored grading marks on cells not in the assignment: {', '.join(foreign)}"]
+                   if foreign else [])
         return GradeResult(job.student, job.assignment, GRADED, "", sha256(job.notebook), tests,
                            _manual(nb), flags, events + log.events,
                            round(time.monotonic() - start, 2), _device(job.device),

@@ -7,13 +7,14 @@ import shutil
 
 import pytest
 from conftest import COURSE, ROOT, cli, each_notebook, score
+from nbformat.v4 import new_code_cell
 
 from autograder.build import generate_release, prepare_workspace
 from autograder.course import Course
 from autograder.execute import JUDGE_ONLY_NOTE, SKIPPED_NOTE, plan_cells
 from autograder.grade import GradeOptions, grade
-from autograder.notebook import exercises, read
-from autograder.sample import faults, first_function
+from autograder.notebook import exercises, grade_id, is_test, points, read
+from autograder.sample import cell_meta, faults, first_function
 from autograder.submission import fill, model_answers, submit
 
 
@@ -76,9 +77,27 @@ def test_faults_early_in_a_real_notebook_cost_only_their_exercise(tmp_path):
                         answers[first.answer_id])[student]
         submit(tmp_path, student, name, fill(release, {**answers, first.answer_id: fault,
                                                        second.answer_id: wrong}))
+    # cells the student marked as graded themselves: a test worth 50 points that always passes,
+    # a "locked" cell, a mark without an id; nbgrader's checks would reject the whole notebook
+    forged = fill(release, answers)
+    forged.cells += [
+        new_code_cell("assert True", metadata=cell_meta("test-forged", grade=True, solution=False,
+                                                          locked=True, points=50)),
+        new_code_cell("pass", metadata=cell_meta("setup-forged", grade=False, solution=False,
+                                                 locked=True)),
+        new_code_cell("pass", metadata={"nbgrader": {"grade": True, "locked": True, "points": 9,
+                                                     "schema_version": 3}})]
+    submit(tmp_path, "oscar-forged-marks", name, forged)
     result = cli("grade", name, "--submissions", str(tmp_path / "submitted"), "--workers", "2",
                  "--cell-timeout", "20", "--memory-mb", "2048", cwd=course)
     assert result.returncode == 0, result.stderr[-2000:]
+    got = json.loads(paths.result("oscar-forged-marks").read_text())
+    assert got["status"] == "graded", got["reason"]
+    release_tests = {grade_id(c): points(c) for c in release.cells if is_test(c)}
+    assert {t: v["max"] for t, v in got["tests"].items()} == release_tests
+    assert all(v["score"] == v["max"] for v in got["tests"].values()), got["tests"]
+    assert got["events"] == ["ignored grading marks on cells not in the assignment: "
+                             "test-forged, setup-forged, (no id)"]
     for student, reason in FAULTS.items():
         got = json.loads(paths.result(student).read_text())
         assert got["status"] == "graded", (student, got["reason"])
