@@ -31,6 +31,9 @@ def test_slurm_job_scripts_ask_for_a_gpu_only_in_the_gpu_pool(gpu):
     assert ("--resources GPU=1" in script) == gpu, script
     assert "--nthreads 1" in script, script  # one student kernel at a time per worker
     assert "source ~/cvcourse/.venv/bin/activate" in script
+    assert "export DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH=20" in script
+    settings = yaml.safe_load((DEPLOY / "slurm" / "jobqueue.yaml").read_text())
+    assert settings["distributed"]["admin"]["low-level-log-length"] == 20  # the scheduler's
     assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
 
 
@@ -47,4 +50,6 @@ def test_kubernetes_gpu_workers_advertise_the_gpu_and_cpu_workers_do_not():
     scheduler = cluster["spec"]["scheduler"]["spec"]["containers"][0]
     retry_once = {"name": "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES", "value": "1"}
     assert retry_once in scheduler["env"]
+    short_logs = {"name": "DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH", "value": "20"}
+    assert all(short_logs in c["env"] for c in (scheduler, cpu, gpu))
     assert cpu["image"] == gpu["image"] == scheduler["image"]
