@@ -235,7 +235,12 @@ def run_tasks(jobs: list[GradeJob], files: AssignmentFiles, options: GradeOption
     client, cluster = _cluster(options)
     plugin = f"autograder-files-{uuid.uuid4().hex[:12]}"  # one per run: runs may overlap
     try:
-        client.register_plugin(AssignmentFilesPlugin(plugin, files), name=plugin)
+        try:
+            client.register_plugin(AssignmentFilesPlugin(plugin, files), name=plugin)
+        except Exception as err:  # noqa: BLE001 - raised by a worker: say which fix it needs
+            raise CourseError(f"a Dask worker cannot load the grading code ({type(err).__name__}: "
+                              f"{err}); install the course on every worker as the README's "
+                              "'Grading on a cluster' says") from None
         resources = {"GPU": 1} if options.device == "cuda" else None
         queue = list(enumerate(jobs))
         futures: dict = {}

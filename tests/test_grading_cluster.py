@@ -53,7 +53,8 @@ class Cluster:
         self.workers.append(subprocess.Popen(
             [DASK, "worker", self.address, "--nthreads", "1", "--no-nanny",
              "--host", "127.0.0.1", "--no-dashboard",
-             *([f"--resources={spec['resources']}"] if spec.get("resources") else [])],
+             *([f"--resources={spec['resources']}"] if spec.get("resources") else []),
+             *([f"--preload={spec['preload']}"] if spec.get("preload") else [])],
             env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
 
     def wait_for(self, n: int) -> None:
@@ -189,5 +190,24 @@ def test_a_worker_that_joins_mid_run_gets_the_assignment_files_and_the_run_takes
             # the shared cluster keeps no copy of the assignment once the run is over
             assert client.run_on_scheduler(on_scheduler) == []
             assert list(client.run(on_worker).values()) == [[]]
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.slow
+def test_a_worker_without_the_grading_code_is_a_one_line_error_before_anyone_is_graded(
+        tmp_path):
+    course = _class(tmp_path, ["ann"], [])
+    # a worker where the course is not installed: importing the grading code fails there
+    broken = tmp_path / "no_course.py"
+    broken.write_text("import sys\nsys.modules['autograder.task'] = None\n")
+    cluster = Cluster(tmp_path, [{"preload": str(broken)}])
+    try:
+        refused = _grade(course, "--scheduler", cluster.address, timeout=300)
+        assert refused.returncode != 0
+        message = refused.stderr.strip().splitlines()[-1]
+        assert "cannot load the grading code" in message and "install the course" in message, (
+            refused.stderr[-2000:])
+        assert not list((Course(course).assignment("00_tiny").reports / "results").glob("*"))
     finally:
         cluster.stop()
