@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 
 from conftest import ROOT
@@ -45,3 +47,15 @@ def test_torch_is_pinned():
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_the_command_line_without_the_course_installed_is_a_one_line_error():
+    # an interpreter lacking one of the course's packages (here nbformat, hidden)
+    hide = ("import runpy, sys; sys.modules['nbformat'] = None; "
+            "sys.argv = ['autograder', 'build', '--check']; "
+            "runpy.run_module('autograder', run_name='__main__')")
+    run = subprocess.run([sys.executable, "-c", hide], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode != 0
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert run.stderr.startswith("error: nbformat is not installed") and "make setup" in run.stderr
