@@ -61,7 +61,9 @@ FAULT_NOTEBOOK = "01_optimization"
 def test_faults_early_in_a_real_notebook_cost_only_their_exercise(tmp_path):
     """Through `python -m autograder grade`: does a hang, a swallowed interrupt, a crash, or a
     memory bomb (faster and slower than the cell limit) in the first exercise cost exactly that
-    exercise, while a later wrong answer still fails with its own message and the rest scores?"""
+    exercise, while a later wrong answer still fails with its own message and the rest scores?
+    And do cells a student marked as graded themselves (a forged test, a forged locked cell)
+    earn nothing and leave the rest of the notebook graded?"""
     name = FAULT_NOTEBOOK
     course = prepare_workspace(ROOT, name, tmp_path / "course")
     paths = Course(course).assignment(name)
